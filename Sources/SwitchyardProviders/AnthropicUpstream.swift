@@ -1,0 +1,95 @@
+import NIOCore
+import NIOHTTP1
+import SwitchyardConfig
+import SwitchyardMessages
+
+/// A configured `kind: anthropic` provider, ready for the data path: origin, paths and the headers that never
+/// change, all computed once at start-up.
+public struct AnthropicUpstream: Sendable {
+    public let providerID: String
+    public let origin: UpstreamOrigin
+    public let messagesPath: String
+    public let countTokensPath: String
+    private let apiKey: String
+
+    public init(provider: ProviderConfig) {
+        providerID = provider.id
+        let url = provider.baseURL
+        origin = UpstreamOrigin(
+            host: url.host, port: url.port, useTLS: url.scheme == "https", trustID: provider.tls?.caFile ?? "")
+        messagesPath = url.basePath + "/v1/messages"
+        countTokensPath = url.basePath + "/v1/messages/count_tokens"
+        apiKey = provider.apiKey
+    }
+
+    /// The Anthropic API version sent when the client names none.
+    public static let defaultVersion = "2023-06-01"
+
+    /// Request headers the client sent that an Anthropic upstream receives unchanged. Everything else — above all
+    /// the client's own credentials (`authorization`, `x-api-key`) — stays here.
+    static func isForwarded(_ name: String) -> Bool {
+        let lower = name.lowercased()
+        if lower.hasPrefix("anthropic-") { return true }
+        switch lower {
+        case "user-agent", "x-app", "x-claude-code-session-id", "accept": return true
+        default: return false
+        }
+    }
+
+    /// The head of an upstream request carrying `bodyLength` bytes to `path` (with the client's query string, if any).
+    public func requestHead(path: String, query: Substring?, clientHeaders: HTTPHeaders, bodyLength: Int) -> HTTPRequestHead {
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(clientHeaders.count + 5)
+        headers.add(name: "host", value: origin.hostHeader)
+        headers.add(name: "content-type", value: "application/json")
+        headers.add(name: "content-length", value: String(bodyLength))
+        headers.add(name: "x-api-key", value: apiKey)
+        headers.add(name: "accept-encoding", value: "identity")
+        var sawVersion = false
+        for (name, value) in clientHeaders where Self.isForwarded(name) {
+            if !sawVersion && name.lowercased() == "anthropic-version" { sawVersion = true }
+            headers.add(name: name, value: value)
+        }
+        if !sawVersion { headers.add(name: "anthropic-version", value: Self.defaultVersion) }
+        let uri = query.map { "\(path)?\($0)" } ?? path
+        return HTTPRequestHead(version: .http1_1, method: .POST, uri: uri, headers: headers)
+    }
+}
+
+/// How an upstream's error status reaches the client (issue #2, item 8).
+public enum UpstreamErrorMapping {
+    /// Maps an upstream error answer to the client's error. `body` is the upstream's (bounded) error body.
+    ///
+    /// - 400, 404, 413, 422 and other request errors pass through with the upstream's message;
+    /// - 401/403 mean the gateway's provider key is wrong: 502, never blamed on the client;
+    /// - 429 stays 429 (the caller passes the upstream's `retry-after` on);
+    /// - 408 and 504 become a 408 timeout; 529 and other 5xx become 502.
+    public static func clientError(status: Int, body: [UInt8], providerID: String) -> APIError {
+        let upstream = body.withUnsafeBytes { AnthropicResponse.upstreamError(fromJSON: $0) }
+        let upstreamText = upstream?.message ?? Self.snippet(body)
+        let quoted = upstreamText.isEmpty ? "" : ": \(upstreamText)"
+        switch status {
+        case 401, 403:
+            return .upstream("The upstream provider '\(providerID)' rejected the gateway's credentials (HTTP \(status)). This is a gateway configuration problem; the operator has been notified in the logs.")
+        case 429:
+            return .rateLimited("The upstream provider '\(providerID)' is rate limiting requests\(quoted)")
+        case 408, 504:
+            return .timeout("The upstream provider '\(providerID)' timed out (HTTP \(status))\(quoted)")
+        case 413:
+            return .requestTooLarge(upstreamText.isEmpty ? "Request too large for the upstream provider." : upstreamText)
+        case 529:
+            return .upstream("The upstream provider '\(providerID)' is overloaded (HTTP 529)\(quoted)")
+        case 400..<500:
+            return .invalidRequest(upstreamText.isEmpty ? "The upstream provider rejected the request (HTTP \(status))." : upstreamText)
+        default:
+            return .upstream("The upstream provider '\(providerID)' failed (HTTP \(status))\(quoted)")
+        }
+    }
+
+    /// A printable excerpt of a non-JSON error body (at most 200 characters).
+    static func snippet(_ body: [UInt8]) -> String {
+        let text = String(decoding: body.prefix(200), as: UTF8.self)
+        let flat = text.filter { !$0.isNewline }
+        return String(flat.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
+}

@@ -1,0 +1,150 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+/// Keep-alive upstream connections for one event loop.
+///
+/// Every method must be called on ``eventLoop``. A request leases a connection, sends, reads the answer and
+/// releases it; idle connections are kept per origin (up to ``maxIdlePerOrigin``) and closed after
+/// ``idleTimeout``. Nothing here allocates a task per request: it is futures and channel handlers only.
+public final class UpstreamConnectionPool {
+    public let eventLoop: any EventLoop
+    public var maxIdlePerOrigin = 2048
+    public var idleTimeout: TimeAmount = .seconds(60)
+    private let tls: UpstreamTLSContexts
+    private var idle: [UpstreamOrigin: [UpstreamConnection]] = [:]
+    private var reaper: Scheduled<Void>?
+
+    public init(eventLoop: any EventLoop, tls: UpstreamTLSContexts) {
+        self.eventLoop = eventLoop
+        self.tls = tls
+    }
+
+    /// Hands `callback` an idle connection to `origin`, or a new one; `fresh: true` always connects anew.
+    /// The callback runs on ``eventLoop`` (at once when an idle connection is at hand).
+    public func lease(
+        _ origin: UpstreamOrigin,
+        connectTimeout: TimeAmount,
+        fresh: Bool = false,
+        _ callback: @escaping (Result<UpstreamConnection, UpstreamConnectionError>) -> Void
+    ) {
+        eventLoop.assertInEventLoop()
+        if !fresh {
+            while let connection = idle[origin]?.popLast() {
+                if connection.channel.isActive {
+                    connection.isReused = true
+                    callback(.success(connection))
+                    return
+                }
+            }
+        }
+        connect(origin, timeout: connectTimeout, callback)
+    }
+
+    /// Closes every idle connection (shutdown).
+    public func closeAll() {
+        eventLoop.assertInEventLoop()
+        reaper?.cancel()
+        reaper = nil
+        let all = idle.values.flatMap { $0 }
+        idle.removeAll()
+        for connection in all { connection.channel.close(promise: nil) }
+    }
+
+    public var idleCount: Int { idle.values.reduce(0) { $0 + $1.count } }
+
+    func putBack(_ connection: UpstreamConnection) {
+        var list = idle[connection.origin, default: []]
+        guard list.count < maxIdlePerOrigin else {
+            connection.channel.close(promise: nil)
+            return
+        }
+        connection.idleSince = .now()
+        list.append(connection)
+        idle[connection.origin] = list
+        startReaperIfNeeded()
+    }
+
+    func forget(_ connection: UpstreamConnection) {
+        guard var list = idle[connection.origin],
+              let index = list.firstIndex(where: { $0 === connection }) else { return }
+        list.remove(at: index)
+        idle[connection.origin] = list
+    }
+
+    private func startReaperIfNeeded() {
+        guard reaper == nil else { return }
+        let interval = TimeAmount.nanoseconds(max(idleTimeout.nanoseconds / 4, 1_000_000_000))
+        reaper = eventLoop.assumeIsolated().scheduleTask(in: interval) { [weak self] in
+            guard let self else { return }
+            self.reaper = nil
+            self.closeExpired()
+            if self.idleCount > 0 { self.startReaperIfNeeded() }
+        }
+    }
+
+    private func closeExpired() {
+        let limit = NIODeadline.now() - idleTimeout
+        for (origin, list) in idle {
+            let (expired, kept) = list.reduce(into: ([UpstreamConnection](), [UpstreamConnection]())) { acc, c in
+                if c.idleSince < limit { acc.0.append(c) } else { acc.1.append(c) }
+            }
+            guard !expired.isEmpty else { continue }
+            idle[origin] = kept
+            for connection in expired { connection.channel.close(promise: nil) }
+        }
+    }
+
+    private func connect(
+        _ origin: UpstreamOrigin,
+        timeout: TimeAmount,
+        _ callback: @escaping (Result<UpstreamConnection, UpstreamConnectionError>) -> Void
+    ) {
+        let sslContext = origin.useTLS ? tls.context(trustID: origin.trustID) : nil
+        if origin.useTLS && sslContext == nil {
+            callback(.failure(.init(kind: .connect, detail: "no TLS context for \(origin)", beforeResponseHead: true)))
+            return
+        }
+        let serverName: String? = origin.host.isIPAddress ? nil : origin.host
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(timeout)
+            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    if let sslContext {
+                        try sync.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: serverName))
+                    }
+                    try sync.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes)
+                    try sync.addHandler(UpstreamChannelHandler())
+                }
+            }
+        bootstrap.connect(host: origin.host, port: origin.port).assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let channel):
+                do {
+                    let handler = try channel.pipeline.syncOperations.handler(type: UpstreamChannelHandler.self)
+                    let connection = UpstreamConnection(channel: channel, origin: origin)
+                    connection.pool = self
+                    handler.connection = connection
+                    callback(.success(connection))
+                } catch {
+                    channel.close(promise: nil)
+                    callback(.failure(.init(kind: .connect, detail: "\(error)", beforeResponseHead: true)))
+                }
+            case .failure(let error):
+                callback(.failure(.init(kind: .connect, detail: "\(error)", beforeResponseHead: true)))
+            }
+        }
+    }
+}
+
+extension String {
+    /// True for a literal IPv4 or IPv6 address (no SNI is sent for those).
+    var isIPAddress: Bool {
+        if contains(":") { return true }
+        let parts = split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts.allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isNumber) }
+    }
+}

@@ -1,0 +1,245 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import SwitchyardMessages
+import SwitchyardProviders
+import SwitchyardConfig
+import SwitchyardRouting
+
+/// The server side of the data path: one per client connection, on its event loop.
+///
+/// It collects each request (bounded by `server.max_body_bytes`), then hands `/v1/messages` and
+/// `/v1/messages/count_tokens` to a ``MessagesExchange`` on the same event loop, and every other route to the
+/// Hummingbird router (``ColdRoutes``). `HTTPServerPipelineHandler`, in front of it, makes sure it sees one request
+/// at a time even when a client pipelines.
+final class ClientConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private enum State {
+        case idle
+        case receiving(HTTPRequestHead, ByteBuffer)
+        /// The body is over the limit and a 413 was sent: the rest is read and dropped, never kept.
+        case discarding(keepAlive: Bool)
+        case responding
+    }
+
+    private let runtime: GatewayRuntime
+    private let coldRoutes: ColdRoutes
+    private let pools: UpstreamPools
+    private var state = State.idle
+    private var context: ChannelHandlerContext?
+    private var keepAlive = true
+    private var exchange: MessagesExchange?
+
+    init(runtime: GatewayRuntime, coldRoutes: ColdRoutes, pools: UpstreamPools) {
+        self.runtime = runtime
+        self.coldRoutes = coldRoutes
+        self.pools = pools
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            receiveHead(head, context: context)
+        case .body(var chunk):
+            switch state {
+            case .receiving(let head, var body):
+                if body.readableBytes + chunk.readableBytes > runtime.configuration.server.maxBodyBytes {
+                    state = .discarding(keepAlive: false)
+                    rejectTooLarge(head)
+                    return
+                }
+                state = .responding  // avoid a copy-on-write of `body` while it is appended to
+                body.writeBuffer(&chunk)
+                state = .receiving(head, body)
+            case .discarding, .idle, .responding:
+                break
+            }
+        case .end:
+            switch state {
+            case .receiving(let head, let body):
+                state = .responding
+                dispatch(head, body: body)
+            case .discarding(let keepAlive):
+                state = .idle
+                if !keepAlive { context.close(promise: nil) }
+            case .idle, .responding:
+                break
+            }
+        }
+    }
+
+    private func receiveHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        keepAlive = head.isKeepAlive
+        let limit = runtime.configuration.server.maxBodyBytes
+        if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > limit {
+            state = .discarding(keepAlive: false)
+            rejectTooLarge(head)
+            return
+        }
+        if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
+            context.writeAndFlush(
+                wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
+        }
+        let capacity = head.headers.first(name: "content-length").flatMap(Int.init) ?? 0
+        state = .receiving(head, context.channel.allocator.buffer(capacity: capacity))
+    }
+
+    private func rejectTooLarge(_ head: HTTPRequestHead) {
+        let error = APIError.requestTooLarge(
+            "Request body is larger than the gateway's limit of \(runtime.configuration.server.maxBodyBytes) bytes.")
+        keepAlive = false
+        writeError(error, requestID: RequestID.make(), route: "other")
+    }
+
+    private func dispatch(_ head: HTTPRequestHead, body: ByteBuffer) {
+        let uri = head.uri
+        let path: Substring
+        let query: Substring?
+        if let mark = uri.firstIndex(of: "?") {
+            path = uri[..<mark]
+            query = uri[uri.index(after: mark)...]
+        } else {
+            path = uri[...]
+            query = nil
+        }
+        guard let context else { return }
+        switch (head.method, path) {
+        case (.POST, "/v1/messages"), (.POST, "/v1/messages/count_tokens"):
+            let exchange = MessagesExchange(
+                kind: path == "/v1/messages" ? .messages : .countTokens,
+                head: head, body: body, query: query,
+                connection: self, runtime: runtime,
+                pool: pools.pool(for: context.eventLoop))
+            self.exchange = exchange
+            exchange.start()
+        case (.HEAD, "/"):
+            // Claude Code probes `HEAD /` at start-up.
+            var headers = HTTPHeaders()
+            headers.add(name: "content-length", value: "0")
+            headers.add(name: "request-id", value: RequestID.make())
+            writeHead(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))
+            writeEnd()
+        default:
+            coldRoutes.respond(head: head, body: body, channel: context.channel) { [self] status, headers, body in
+                // Back on the event loop.
+                writeHead(HTTPResponseHead(version: .http1_1, status: status, headers: headers))
+                if body.readableBytes > 0 { writeBody(body) }
+                writeEnd()
+            }
+        }
+    }
+
+    // MARK: writing the response (used by the exchange, on this event loop)
+
+    var isActive: Bool { context?.channel.isActive ?? false }
+    var isWritable: Bool { context?.channel.isWritable ?? false }
+    var allocator: ByteBufferAllocator { context?.channel.allocator ?? ByteBufferAllocator() }
+
+    func writeHead(_ head: HTTPResponseHead) {
+        guard let context else { return }
+        var head = head
+        if !keepAlive { head.headers.replaceOrAdd(name: "connection", value: "close") }
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+    }
+
+    func writeBody(_ buffer: ByteBuffer) {
+        context?.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+    }
+
+    func flush() {
+        context?.flush()
+    }
+
+    /// Ends the response; the connection is then ready for its next request (or closes when not kept alive).
+    func writeEnd() {
+        exchange = nil
+        guard let context else { return }
+        var stillReading = false
+        switch state {
+        case .responding: state = .idle
+        case .discarding: stillReading = true  // closed once the rest of the request has been read
+        default: break
+        }
+        if keepAlive || stillReading {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        } else {
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        }
+    }
+
+    /// A whole error answer, Anthropic-shaped.
+    func writeError(_ error: APIError, requestID: String, route: String, extraHeaders: HTTPHeaders = [:]) {
+        let body = error.jsonBody(requestID: requestID)
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "application/json")
+        headers.add(name: "content-length", value: String(body.count))
+        headers.add(name: "request-id", value: requestID)
+        if error.shouldRetry == false { headers.add(name: "x-should-retry", value: "false") }
+        headers.add(contentsOf: extraHeaders)
+        writeHead(HTTPResponseHead(version: .http1_1, status: .init(statusCode: error.status), headers: headers))
+        var buffer = allocator.buffer(capacity: body.count)
+        buffer.writeBytes(body)
+        writeBody(buffer)
+        writeEnd()
+        runtime.metrics.countRequest(route: route, status: error.status)
+    }
+
+    func exchangeFinished(_ finished: MessagesExchange) {
+        if exchange === finished { exchange = nil }
+    }
+
+    // MARK: connection events
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let exchange = self.exchange
+        self.exchange = nil
+        exchange?.clientDisconnected()
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        exchange?.clientWritabilityChanged(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        runtime.logger.debug("client connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+}
+
+/// One ``UpstreamConnectionPool`` per event loop, created at start-up.
+final class UpstreamPools: @unchecked Sendable {
+    // Immutable after init; each pool is only touched on its own event loop.
+    private let pools: [ObjectIdentifier: UpstreamConnectionPool]
+
+    init(group: any EventLoopGroup, tls: UpstreamTLSContexts) {
+        var pools: [ObjectIdentifier: UpstreamConnectionPool] = [:]
+        for loop in group.makeIterator() {
+            pools[ObjectIdentifier(loop)] = UpstreamConnectionPool(eventLoop: loop, tls: tls)
+        }
+        self.pools = pools
+    }
+
+    func pool(for loop: any EventLoop) -> UpstreamConnectionPool {
+        loop.assertInEventLoop()
+        return pools[ObjectIdentifier(loop)]!
+    }
+
+    /// Closes all idle upstream connections, each on its own loop.
+    func closeAll() async {
+        for (id, pool) in pools {
+            try? await pool.eventLoop.submit { self.pools[id]?.closeAll() }.get()
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Logging
+import NIOCore
+import SwitchyardAccounts
+import SwitchyardConfig
+import SwitchyardProviders
+import SwitchyardRouting
+
+/// One model's route as the data path uses it: everything a request needs, resolved at start-up.
+struct PreparedRoute: Sendable {
+    let modelID: String
+    let providerID: String
+    let providerKind: ProviderKind
+    let upstreamModel: String
+    let prices: TokenPrices
+    /// Set for `kind: anthropic` providers.
+    let anthropic: AnthropicUpstream?
+    let timeouts: EffectiveTimeouts
+}
+
+/// Timeouts for one provider (the global ones with the provider's overrides), as NIO durations.
+struct EffectiveTimeouts: Sendable {
+    let connect: TimeAmount
+    let firstByte: TimeAmount
+    let idle: TimeAmount
+    let total: TimeAmount
+
+    init(global: Timeouts, override: TimeoutOverrides?) {
+        connect = .fromSeconds(override?.connect ?? global.connect)
+        firstByte = .fromSeconds(override?.firstByte ?? global.firstByte)
+        idle = .fromSeconds(override?.idle ?? global.idle)
+        total = .fromSeconds(override?.total ?? global.total)
+    }
+}
+
+extension TimeAmount {
+    static func fromSeconds(_ value: Double) -> TimeAmount { .nanoseconds(Int64(value * 1_000_000_000)) }
+}
+
+/// Everything the gateway's request handling shares: configuration, routes, the ledger, upstream TLS.
+///
+/// Immutable after start-up, so every event loop reads it without locks.
+public struct GatewayRuntime: Sendable {
+    public let configuration: GatewayConfiguration
+    public let catalog: ModelCatalog
+    public let ledger: AccountLedger
+    public let logger: Logger
+    let routes: [String: PreparedRoute]
+    let tls: UpstreamTLSContexts
+    let metrics: GatewayMetrics
+    /// How long a stream waits for the upstream's first byte before the gateway commits the SSE response and
+    /// starts sending keep-alive comments; also the interval between those comments.
+    var streamKeepAliveInterval: TimeAmount = .seconds(10)
+    /// How often each in-flight exchange checks its timeouts.
+    let tick: TimeAmount
+
+    /// Builds the runtime. Throws when a provider's TLS trust file cannot be loaded.
+    public init(configuration: GatewayConfiguration, ledger: AccountLedger, logger: Logger) throws {
+        self.configuration = configuration
+        self.catalog = ModelCatalog(models: configuration.models)
+        self.ledger = ledger
+        self.logger = logger
+        self.metrics = GatewayMetrics()
+        var tls = UpstreamTLSContexts()
+        var providers: [String: (ProviderConfig, AnthropicUpstream?)] = [:]
+        for provider in configuration.providers {
+            if provider.baseURL.scheme == "https" {
+                _ = try tls.context(caFile: provider.tls?.caFile)
+            }
+            let upstream = provider.kind == .anthropic ? AnthropicUpstream(provider: provider) : nil
+            providers[provider.id] = (provider, upstream)
+        }
+        self.tls = tls
+        var routes: [String: PreparedRoute] = [:]
+        var shortest = min(configuration.timeouts.connect, configuration.timeouts.firstByte,
+                           configuration.timeouts.idle, configuration.timeouts.total)
+        for model in configuration.models {
+            guard let endpoint = model.endpoints.first, let (provider, upstream) = providers[endpoint.provider] else {
+                continue
+            }
+            let timeouts = EffectiveTimeouts(global: configuration.timeouts, override: provider.timeouts)
+            for value in [provider.timeouts?.firstByte, provider.timeouts?.idle, provider.timeouts?.total] {
+                if let value { shortest = min(shortest, value) }
+            }
+            let route = PreparedRoute(
+                modelID: model.id,
+                providerID: provider.id,
+                providerKind: provider.kind,
+                upstreamModel: endpoint.model,
+                prices: TokenPrices(
+                    input: endpoint.price.input, output: endpoint.price.output,
+                    cacheRead: endpoint.price.cacheRead, cacheWrite: endpoint.price.cacheWrite),
+                anthropic: upstream,
+                timeouts: timeouts)
+            for name in [model.id] + model.aliases where routes[name] == nil {
+                routes[name] = route
+            }
+        }
+        self.routes = routes
+        // Timeouts are checked by a per-exchange ticker: a quarter of the shortest one, between 50 ms and 1 s.
+        tick = .fromSeconds(Swift.max(0.05, Swift.min(1.0, shortest / 4)))
+    }
+
+    func route(for model: String) -> PreparedRoute? { routes[model] }
+}
