@@ -23,11 +23,20 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// The configured storage, migrated.
-    func openStore(_ configuration: GatewayConfiguration? = nil, logger: Logger = Logger(label: "switchyard")) async throws -> any AccountStore {
+    func openStore(_ configuration: GatewayConfiguration? = nil, logger: Logger = GlobalOptions.quietLogger) async throws -> any AccountStore {
         let configuration = try configuration ?? loadConfiguration()
         let store = try await SQLAccountStore.open(url: configuration.storage.url, logger: logger)
         try await store.migrate()
         return store
+    }
+}
+
+extension GlobalOptions {
+    /// Administrative commands print their results, not storage chatter: warnings and worse only.
+    static var quietLogger: Logger {
+        var logger = Logger(label: "switchyard")
+        logger.logLevel = .warning
+        return logger
     }
 }
 
