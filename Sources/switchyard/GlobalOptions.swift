@@ -39,9 +39,3 @@ extension GlobalOptions {
         return logger
     }
 }
-
-/// A command failed in a way the user can fix: printed without a stack of Swift error text.
-struct CommandFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
