@@ -49,7 +49,7 @@ public struct GatewayRuntime: Sendable {
     let metrics: GatewayMetrics
     /// How long a stream waits for the upstream's first byte before the gateway commits the SSE response and
     /// starts sending keep-alive comments; also the interval between those comments.
-    var streamKeepAliveInterval: TimeAmount = .seconds(10)
+    public var streamKeepAliveInterval: TimeAmount = .seconds(10)
     /// How often each in-flight exchange checks its timeouts.
     let tick: TimeAmount
 

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Testing
 import SwitchyardAccounts
 
@@ -96,6 +97,32 @@ import SwitchyardAccounts
                 #expect(records.count == 1)
                 #expect(records.first?.usage.input == 10)
                 #expect(records.first?.errorType == "upstream_cut")
+            }
+        }
+    }
+}
+
+/// While a stream waits for the upstream's first byte, the connection is kept alive with SSE comments (which no
+/// client mistakes for progress) — never a synthetic `ping` event that would hide a dead upstream.
+@Suite struct StreamKeepAliveTests {
+    @Test func aWaitingStreamGetsCommentsThenATimeoutErrorEvent() async throws {
+        try await MockUpstream.run { upstreamPort, _ in
+            try await GatewayHarness.run(
+                upstreamPort: upstreamPort, timeouts: "{ connect_s: 2, first_byte_s: 1.2, idle_s: 5, total_s: 30 }",
+                keepAliveInterval: .milliseconds(200)
+            ) { gateway in
+                let answer = try await RawHTTPClient.request(
+                    port: gateway.port, group: Requests.group, headers: Requests.headers(key: gateway.secret),
+                    body: Requests.body(model: "test/silent", stream: true))
+                #expect(answer.status == 200)
+                #expect(answer.header("content-type")?.hasPrefix("text/event-stream") == true)
+                let events = answer.body.components(separatedBy: "\n\n").filter { !$0.isEmpty }
+                let comments = events.filter { $0.hasPrefix(":") }
+                #expect(comments.count >= 3)
+                #expect(!answer.body.contains("event: ping"))
+                #expect(events.last?.hasPrefix("event: error\ndata: ") == true)
+                #expect(events.last?.contains("\"timeout_error\"") == true)
+                #expect(events.dropLast().allSatisfy { $0.hasPrefix(":") })
             }
         }
     }

@@ -56,6 +56,7 @@ struct GatewayHarness: Sendable {
         upstreamPort: Int,
         credits: String = "10",
         timeouts: String = "{ connect_s: 2, first_byte_s: 5, idle_s: 5, total_s: 30 }",
+        keepAliveInterval: TimeAmount? = nil,
         _ body: @Sendable (GatewayHarness) async throws -> T
     ) async throws -> T {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-test-\(UUID().uuidString)")
@@ -76,7 +77,8 @@ struct GatewayHarness: Sendable {
         try await store.createKey(key)
         let ledger = AccountLedger(store: store)
         try await ledger.refresh()
-        let runtime = try GatewayRuntime(configuration: configuration, ledger: ledger, logger: logger)
+        var runtime = try GatewayRuntime(configuration: configuration, ledger: ledger, logger: logger)
+        if let keepAliveInterval { runtime.streamKeepAliveInterval = keepAliveInterval }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let (ports, portSource) = AsyncStream.makeStream(of: Int.self)
         let server = GatewayServer(
