@@ -34,6 +34,9 @@ let package = Package(
         // Anthropic Messages wire format: JSON scanning, request validation, body rewriting,
         // error envelopes, usage extraction. Depends on nothing.
         .target(name: "SwitchyardMessages", swiftSettings: swiftSettings),
+        // Pure mappers between the Anthropic Messages format and other wire formats (OpenAI Chat Completions),
+        // including the stateful stream translator. No I/O.
+        .target(name: "SwitchyardTranslation", dependencies: ["SwitchyardMessages"], swiftSettings: swiftSettings),
         // Server-sent events: incremental parser and writer. NIOCore only.
         .target(
             name: "SwitchyardEventStream",
@@ -113,6 +116,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SwitchyardMessagesTests", dependencies: ["SwitchyardMessages"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SwitchyardTranslationTests",
+            dependencies: ["SwitchyardTranslation", "SwitchyardMessages"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SwitchyardEventStreamTests",
             dependencies: ["SwitchyardEventStream", .product(name: "NIOCore", package: "swift-nio")],
