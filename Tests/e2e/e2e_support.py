@@ -45,7 +45,9 @@ MODELS: dict[str, str] = {
     "e2e/error-500": "mock-error-500",
     "e2e/error-529": "mock-error-529",
 }
-ALIASES = {"e2e/text": ["e2e-text-alias"]}
+#: A Claude model name as alias: Claude Code recognises it and then sends thinking {type: enabled} (WIRE §6).
+CLAUDE_NAMED_ALIAS = "claude-sonnet-4-5-20250929"
+ALIASES = {"e2e/text": ["e2e-text-alias"], "e2e/agent": [CLAUDE_NAMED_ALIAS]}
 
 WAIT_START_S = 60.0
 WAIT_STOP_S = 15.0
@@ -260,8 +262,7 @@ class MockServer:
 
     def mark(self) -> int:
         """The sequence number of the last request so far (pass it to `log(since=...)`)."""
-        entries = self.log()
-        return entries[-1]["seq"] if entries else 0
+        return int(self.state()["last_seq"])
 
     def state(self) -> dict[str, Any]:
         return self._get("/_state")

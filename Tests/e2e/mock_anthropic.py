@@ -28,7 +28,7 @@ Test hooks (not part of the Anthropic API, never logged):
                            in order, raw body (base64 and text), and what was answered
     POST /_reset           clears the log
     POST /_release         releases every mock-slow stream being held
-    GET  /_state           {"holding": n, "logged": n}
+    GET  /_state           {"holding": n, "logged": n, "last_seq": n}
 
 Run: python mock_anthropic.py --port 0 --port-file F [--tls-cert C --tls-key K]
      [--require-key KEY] [--pause-ms MS]
@@ -398,6 +398,7 @@ class Mock:
         self.release_event = asyncio.Event()
         self.holding = 0
         self.connections = 0
+        self.last_seq = 0
 
     # -- connection loop ------------------------------------------------------------------------
 
@@ -444,10 +445,12 @@ class Mock:
             await self.send_json(writer, 200, {"released": released}, keep, head_only)
             return keep
         if path == "/_state" and req.method == "GET":
-            await self.send_json(writer, 200, {"holding": self.holding, "logged": len(self.log)}, keep, head_only)
+            state = {"holding": self.holding, "logged": len(self.log), "last_seq": self.last_seq}
+            await self.send_json(writer, 200, state, keep, head_only)
             return keep
 
         seq = next(self.seq)
+        self.last_seq = seq
         request_id = new_request_id()
         entry: dict[str, Any] = {
             "seq": seq,

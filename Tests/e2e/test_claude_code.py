@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 import mock_anthropic as M
-from e2e_support import PROVIDER_KEY, Gateway, MockServer
+from e2e_support import CLAUDE_NAMED_ALIAS, PROVIDER_KEY, Gateway, MockServer
 
 #: The claude-agent-sdk release whose bundled CLI is used (Claude Code 2.1.331).
 CLAUDE_AGENT_SDK_VERSION = "0.2.188"
@@ -110,14 +110,21 @@ def test_one_shot_prompt(claude_bin: Path, gateway: Gateway, mock: MockServer, t
     assert [json.loads(c["body"])["model"] for c in calls] == ["mock-text"] * len(calls)
 
 
-def test_agentic_round_trip_with_bash(claude_bin: Path, gateway: Gateway, mock: MockServer, tmp_path: Path) -> None:
+@pytest.mark.parametrize("model", ["e2e/agent", CLAUDE_NAMED_ALIAS])
+def test_agentic_round_trip_with_bash(claude_bin: Path, gateway: Gateway, mock: MockServer, tmp_path: Path,
+                                      model: str) -> None:
+    """With a name Claude Code does not know (adaptive thinking, system-role messages) and with a
+    Claude name that is an alias (thinking enabled with a budget): the same round trip."""
     key = gateway.create_key("claude-code-agent", credits=10)
     mark = mock.mark()
     r = run_claude(claude_bin, gateway.url, {"ANTHROPIC_AUTH_TOKEN": key["key"]}, tmp_path,
-                   "-p", "Print the Switchyard marker.", "--model", "e2e/agent", "--dangerously-skip-permissions")
+                   "-p", "Print the Switchyard marker.", "--model", model, "--dangerously-skip-permissions")
     assert r.returncode == 0, f"stdout: {r.stdout}\nstderr: {r.stderr}"
     calls = messages_calls(mock, mark)
     assert_claude_code_wire(calls, key["key"])
+    assert {c["model"] for c in calls} == {"mock-agent"}
+    thinking = json.loads(calls[0]["body"])["thinking"]
+    assert thinking["type"] == ("enabled" if model == CLAUDE_NAMED_ALIAS else "adaptive"), thinking
     assert_agentic_round_trip(calls, r)
 
 

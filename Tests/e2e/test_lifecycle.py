@@ -81,4 +81,5 @@ def test_sigterm_drains_an_in_flight_stream(switchyard_bin: Path, workdir: Path,
         wait_for(lambda: not gw.proc.alive(), 15, "the gateway to exit after draining")  # type: ignore[union-attr]
         assert gw.proc.popen.returncode == 0, gw.proc.tail()
     finally:
+        mock.release()
         gw.stop()
