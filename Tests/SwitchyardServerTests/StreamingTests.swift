@@ -30,12 +30,8 @@ import SwitchyardAccounts
                 let client = try await RawHTTPClient.connect(port: gateway.port, group: Requests.group)
                 try await client.send(uri: "/v1/messages", headers: Requests.headers(key: gateway.secret),
                                       body: Requests.body(model: "test/hold", stream: true))
-                var received = ""
                 var iterator = client.parts.makeAsyncIterator()
-                while !received.contains("content_block_start") {
-                    guard let part = await iterator.next() else { break }
-                    if case .body(let chunk) = part { received += chunk }
-                }
+                var received = await RawHTTPClient.readBody(&iterator, until: "content_block_start")
                 // The upstream is still holding the rest of the stream: nothing after the held point arrived.
                 #expect(received.contains("event: message_start"))
                 #expect(!received.contains("message_stop"))
@@ -60,11 +56,8 @@ import SwitchyardAccounts
                 try await client.send(uri: "/v1/messages", headers: Requests.headers(key: gateway.secret),
                                       body: Requests.body(model: "test/hold", stream: true))
                 var iterator = client.parts.makeAsyncIterator()
-                var received = ""
-                while !received.contains("content_block_start") {
-                    guard let part = await iterator.next() else { break }
-                    if case .body(let chunk) = part { received += chunk }
-                }
+                let received = await RawHTTPClient.readBody(&iterator, until: "content_block_start")
+                #expect(received.contains("event: message_start"))
                 let hungUpAt = ContinuousClock.now
                 await client.close()
                 // The upstream notices its connection closed (its next ping fails) within a second.

@@ -96,4 +96,14 @@ final class RawHTTPClient: Sendable {
     }
 
     enum ClientError: Error { case noAnswer }
+
+    /// Reads body parts until their text contains `marker` (or the answer ends); returns the text read.
+    static func readBody(_ iterator: inout AsyncStream<Part>.Iterator, until marker: String) async -> String {
+        var received = ""
+        while !received.contains(marker) {
+            guard let part = await iterator.next() else { break }
+            if case .body(let chunk) = part { received += chunk }
+        }
+        return received
+    }
 }
