@@ -20,13 +20,16 @@ struct SQLStoreDialect: Sendable {
     var beginMigration: [String]
 
     /// SQLite: WAL so that readers never block the writer, 5 s `busy_timeout` because the CLI and the
-    /// servers write to the same file, and foreign keys enforced.
+    /// servers write to the same file, and foreign keys enforced. `synchronous = NORMAL` is the usual WAL
+    /// setting: a committed batch survives a crash of the process; only a power loss or kernel crash can roll
+    /// back the last commits (never corrupt the file).
     static let sqlite = SQLStoreDialect(
         name: "SQLite",
         connectionSetup: [
             // First, so that switching the journal mode waits for a lock held by another process.
             "PRAGMA busy_timeout = 5000",
             "PRAGMA journal_mode = WAL",
+            "PRAGMA synchronous = NORMAL",
             "PRAGMA foreign_keys = ON",
         ],
         beginWrite: "BEGIN IMMEDIATE",
