@@ -90,7 +90,7 @@ let package = Package(
             name: "SwitchyardServer",
             dependencies: [
                 "SwitchyardMessages", "SwitchyardEventStream", "SwitchyardConfig", "SwitchyardAccounts",
-                "SwitchyardProviders", "SwitchyardRouting",
+                "SwitchyardProviders", "SwitchyardRouting", "SwitchyardTranslation",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

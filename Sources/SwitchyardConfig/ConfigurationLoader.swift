@@ -146,7 +146,8 @@ struct ConfigurationReader {
     static let topLevelKeys = ["server", "storage", "admin", "timeouts", "providers", "models", "moderation"]
     static let serverKeys = ["host", "port", "max_body_bytes", "shutdown_grace_s"]
     static let timeoutKeys = ["connect_s", "first_byte_s", "idle_s", "total_s"]
-    static let providerKeys = ["id", "kind", "base_url", "api_key", "tls", "timeouts"]
+    static let providerKeys = ["id", "kind", "base_url", "api_key", "tls", "timeouts", "openai"]
+    static let openAIKeys = ["max_tokens_field", "reasoning", "top_k", "echo_reasoning_content"]
     static let modelKeys = ["id", "aliases", "moderation", "display_name", "endpoints"]
     static let endpointKeys = ["provider", "model", "price", "supports"]
     static let priceKeys = ["input", "output", "cache_read", "cache_write"]
@@ -254,6 +255,23 @@ struct ConfigurationReader {
                 tls = TLSSettings(caFile: self.string(tlsFields, "ca_file", nonEmpty: true))
             }
             let timeouts = self.readTimeoutOverrides(fields, "timeouts")
+            var openAI = OpenAIOptions()
+            if fields["openai"].map({ !Self.isNull($0) }) ?? false {
+                if kind != nil && kind != .openai {
+                    self.report("'openai' options apply only to providers of kind openai", at: fields.path(of: "openai"), node: fields["openai"])
+                } else if let options = self.fields(fields, "openai", allowed: Self.openAIKeys) {
+                    if let field = self.string(options, "max_tokens_field", nonEmpty: true) {
+                        if ["max_tokens", "max_completion_tokens"].contains(field) {
+                            openAI.maxTokensField = field
+                        } else {
+                            self.report("expected max_tokens or max_completion_tokens, got '\(field)'", at: options.path(of: "max_tokens_field"), node: options["max_tokens_field"])
+                        }
+                    }
+                    if let reasoning = self.string(options, "reasoning", nonEmpty: true) { openAI.reasoning = reasoning }
+                    if let topK = self.bool(options, "top_k") { openAI.topK = topK }
+                    if let echo = self.bool(options, "echo_reasoning_content") { openAI.echoReasoningContent = echo }
+                }
+            }
 
             guard let id else { continue }
             if let first = seen[id] {
@@ -268,7 +286,7 @@ struct ConfigurationReader {
             self.knownProviderIDs.append(id)
             guard let kind, let baseURL else { continue }
             providers.append(
-                ProviderConfig(id: id, kind: kind, baseURL: baseURL, apiKey: apiKey, tls: tls, timeouts: timeouts)
+                ProviderConfig(id: id, kind: kind, baseURL: baseURL, apiKey: apiKey, tls: tls, timeouts: timeouts, openAI: openAI)
             )
         }
         return providers

@@ -12,6 +12,8 @@ public struct ProviderConfig: Sendable, Equatable {
     public var tls: TLSSettings?
     /// Per-provider timeout overrides (`timeouts`). Default `nil`: the top-level timeouts apply.
     public var timeouts: TimeoutOverrides?
+    /// What an OpenAI-compatible API accepts (`openai`, only for `kind: openai`). Default: OpenAI's own dialect.
+    public var openAI: OpenAIOptions
 
     /// Creates a provider entry.
     public init(
@@ -20,8 +22,10 @@ public struct ProviderConfig: Sendable, Equatable {
         baseURL: UpstreamURL,
         apiKey: String = "",
         tls: TLSSettings? = nil,
-        timeouts: TimeoutOverrides? = nil
+        timeouts: TimeoutOverrides? = nil,
+        openAI: OpenAIOptions = OpenAIOptions()
     ) {
+        self.openAI = openAI
         self.id = id
         self.kind = kind
         self.baseURL = baseURL
@@ -70,5 +74,29 @@ public struct TLSSettings: Sendable, Equatable {
     /// - Parameter caFile: The CA bundle to trust, `nil` (the default) for the system roots.
     public init(caFile: String? = nil) {
         self.caFile = caFile
+    }
+}
+
+/// The `openai:` block of a `kind: openai` provider: how its Chat Completions dialect differs.
+public struct OpenAIOptions: Sendable, Equatable {
+    /// The request field for the answer's length (`max_tokens_field`: `max_tokens` or `max_completion_tokens`).
+    /// Default `max_tokens`.
+    public var maxTokensField: String
+    /// How extended thinking is asked for (`reasoning`): `effort` sends `reasoning_effort: low|medium|high`,
+    /// `none` sends nothing, any other value names the field to send the effort in (a dotted name nests, e.g.
+    /// `reasoning.effort`). Default `effort`.
+    public var reasoning: String
+    /// Whether `top_k` is sent (`top_k`). Default false: most OpenAI-compatible APIs refuse it.
+    public var topK: Bool
+    /// Whether the previous turns' reasoning is sent back as `reasoning_content` on assistant tool-call turns, as
+    /// DeepSeek's thinking mode requires (`echo_reasoning_content`). Default false.
+    public var echoReasoningContent: Bool
+
+    public init(maxTokensField: String = "max_tokens", reasoning: String = "effort", topK: Bool = false,
+                echoReasoningContent: Bool = false) {
+        self.maxTokensField = maxTokensField
+        self.reasoning = reasoning
+        self.topK = topK
+        self.echoReasoningContent = echoReasoningContent
     }
 }

@@ -4,6 +4,7 @@ import SwitchyardAccounts
 import SwitchyardConfig
 import SwitchyardProviders
 import SwitchyardRouting
+import SwitchyardTranslation
 
 /// One model's route as the data path uses it: everything a request needs, resolved at start-up.
 struct PreparedRoute: Sendable {
@@ -12,9 +13,43 @@ struct PreparedRoute: Sendable {
     let providerKind: ProviderKind
     let upstreamModel: String
     let prices: TokenPrices
-    /// Set for `kind: anthropic` providers.
-    let anthropic: AnthropicUpstream?
+    /// How the upstream is spoken to; nil for a provider kind this release cannot serve.
+    let upstream: PreparedUpstream?
     let timeouts: EffectiveTimeouts
+}
+
+/// An upstream and its wire dialect.
+enum PreparedUpstream: Sendable {
+    /// Anthropic Messages: the body passes through with `model` rewritten.
+    case anthropic(AnthropicUpstream)
+    /// OpenAI Chat Completions: requests and answers are translated.
+    case openAI(OpenAIUpstream, OpenAIDialect)
+
+    var origin: UpstreamOrigin {
+        switch self {
+        case .anthropic(let upstream): upstream.origin
+        case .openAI(let upstream, _): upstream.origin
+        }
+    }
+}
+
+extension OpenAIDialect {
+    /// The dialect of a configured provider's endpoint: the provider's `openai:` options, and what the endpoint
+    /// `supports` (images unless `supports` is given without them; documents only when listed).
+    init(options: OpenAIOptions, supports: Set<Capability>) {
+        let reasoning: Reasoning = switch options.reasoning {
+        case "effort": .effort
+        case "none": .none
+        default: .field(options.reasoning)
+        }
+        self.init(
+            maxTokensField: options.maxTokensField == "max_completion_tokens" ? .maxCompletionTokens : .maxTokens,
+            reasoning: reasoning,
+            supportsTopK: options.topK,
+            supportsDocuments: supports.contains(.documents),
+            supportsImages: supports.isEmpty || supports.contains(.images),
+            echoReasoningContent: options.echoReasoningContent)
+    }
 }
 
 /// Timeouts for one provider (the global ones with the provider's overrides), as NIO durations.
@@ -61,21 +96,26 @@ public struct GatewayRuntime: Sendable {
         self.logger = logger
         self.metrics = GatewayMetrics()
         var tls = UpstreamTLSContexts()
-        var providers: [String: (ProviderConfig, AnthropicUpstream?)] = [:]
+        var providers: [String: ProviderConfig] = [:]
         for provider in configuration.providers {
             if provider.baseURL.scheme == "https" {
                 _ = try tls.context(caFile: provider.tls?.caFile)
             }
-            let upstream = provider.kind == .anthropic ? AnthropicUpstream(provider: provider) : nil
-            providers[provider.id] = (provider, upstream)
+            providers[provider.id] = provider
         }
         self.tls = tls
         var routes: [String: PreparedRoute] = [:]
         var shortest = min(configuration.timeouts.connect, configuration.timeouts.firstByte,
                            configuration.timeouts.idle, configuration.timeouts.total)
         for model in configuration.models {
-            guard let endpoint = model.endpoints.first, let (provider, upstream) = providers[endpoint.provider] else {
+            guard let endpoint = model.endpoints.first, let provider = providers[endpoint.provider] else {
                 continue
+            }
+            let upstream: PreparedUpstream? = switch provider.kind {
+            case .anthropic: .anthropic(AnthropicUpstream(provider: provider))
+            case .openai: .openAI(OpenAIUpstream(provider: provider),
+                                  OpenAIDialect(options: provider.openAI, supports: endpoint.supports))
+            default: nil
             }
             let timeouts = EffectiveTimeouts(global: configuration.timeouts, override: provider.timeouts)
             for value in [provider.timeouts?.firstByte, provider.timeouts?.idle, provider.timeouts?.total] {
@@ -89,7 +129,7 @@ public struct GatewayRuntime: Sendable {
                 prices: TokenPrices(
                     input: endpoint.price.input, output: endpoint.price.output,
                     cacheRead: endpoint.price.cacheRead, cacheWrite: endpoint.price.cacheWrite),
-                anthropic: upstream,
+                upstream: upstream,
                 timeouts: timeouts)
             for name in [model.id] + model.aliases where routes[name] == nil {
                 routes[name] = route

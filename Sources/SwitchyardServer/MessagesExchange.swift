@@ -7,6 +7,7 @@ import SwitchyardConfig
 import SwitchyardEventStream
 import SwitchyardMessages
 import SwitchyardProviders
+import SwitchyardTranslation
 import SwitchyardRouting
 
 /// One `/v1/messages` (or `/v1/messages/count_tokens`) request, from the collected client body to the last byte
@@ -64,6 +65,10 @@ final class MessagesExchange: UpstreamResponseDelegate {
     private var ticker: Scheduled<Void>?
     private var readingPaused = false
     private var recorded = false
+    /// Set for a streaming request to an OpenAI-compatible upstream: turns its chunks into Anthropic events.
+    private var streamTranslator: OpenAIStreamTranslator?
+    /// The request's `stop_sequences`, for translating an OpenAI answer's stop reason.
+    private var stopSequences: [String] = []
 
     init(
         kind: Kind, head: HTTPRequestHead, body: ByteBuffer, query: Substring?,
@@ -136,12 +141,26 @@ final class MessagesExchange: UpstreamResponseDelegate {
                 isStream = request.stream
                 requestedModel = model
                 guard let route = resolve(model) else { return }
-                body = request.forwardedBody(model: route.upstreamModel)
+                switch route.upstream {
+                case .openAI(_, let dialect):
+                    body = try OpenAIRequestTranslator.translate(request, upstreamModel: route.upstreamModel, dialect: dialect)
+                    stopSequences = request.root["stop_sequences"]?.arrayValue?.compactMap(\.stringValue) ?? []
+                    if isStream {
+                        streamTranslator = OpenAIStreamTranslator(
+                            requestedModel: model, requestID: requestID, stopSequences: stopSequences)
+                    }
+                case .anthropic, nil:
+                    body = request.forwardedBody(model: route.upstreamModel)
+                }
             case .countTokens:
                 let request = try clientBody.withUnsafeReadableBytes { try CountTokensRequest.parse($0) }
                 model = request.model
                 requestedModel = model
                 guard let route = resolve(model) else { return }
+                if case .openAI = route.upstream {
+                    // OpenAI-compatible APIs cannot count: a local estimate that errs high (never billed).
+                    return answerLocally(json: #"{"input_tokens":"# + String(TokenEstimator.estimate(request)) + "}")
+                }
                 body = request.forwardedBody(model: route.upstreamModel)
             }
         } catch let error as InvalidRequest {
@@ -157,7 +176,7 @@ final class MessagesExchange: UpstreamResponseDelegate {
         if kind == .messages, snapshot.balance <= .zero {
             return reject(.billing("This API key has no credits left (balance \(snapshot.balance.usdString) USD). Add credits to continue."))
         }
-        guard let upstream = route.anthropic else {
+        guard route.upstream != nil else {
             return reject(.upstream("The model '\(route.modelID)' is served by a '\(route.providerKind.rawValue)' provider, which this gateway version cannot translate to yet."))
         }
         clientBody = ByteBuffer()  // the original is no longer needed
@@ -167,7 +186,7 @@ final class MessagesExchange: UpstreamResponseDelegate {
         phase = .waitingForUpstream
         lastClientWrite = startedAt
         scheduleTick()
-        send(to: upstream, fresh: false)
+        send(fresh: false)
     }
 
     private func resolve(_ model: String) -> PreparedRoute? {
@@ -182,11 +201,17 @@ final class MessagesExchange: UpstreamResponseDelegate {
 
     // MARK: - Upstream
 
-    private func send(to upstream: AnthropicUpstream, fresh: Bool) {
-        guard let route, let body = forwardedBody else { return }
-        let path = kind == .messages ? upstream.messagesPath : upstream.countTokensPath
-        let head = upstream.requestHead(
-            path: path, query: query, clientHeaders: clientHead.headers, bodyLength: body.readableBytes)
+    private func send(fresh: Bool) {
+        guard let route, let upstream = route.upstream, let body = forwardedBody else { return }
+        let head: HTTPRequestHead
+        switch upstream {
+        case .anthropic(let anthropic):
+            let path = kind == .messages ? anthropic.messagesPath : anthropic.countTokensPath
+            head = anthropic.requestHead(
+                path: path, query: query, clientHeaders: clientHead.headers, bodyLength: body.readableBytes)
+        case .openAI(let openAI, _):
+            head = openAI.requestHead(bodyLength: body.readableBytes, stream: isStream)
+        }
         pool.lease(upstream.origin, connectTimeout: route.timeouts.connect, fresh: fresh) { result in
             guard self.phase == .waitingForUpstream else {
                 if case .success(let connection) = result { connection.release() }
@@ -220,6 +245,9 @@ final class MessagesExchange: UpstreamResponseDelegate {
         lastUpstreamActivity = .now()
         switch phase {
         case .relayingStream:
+            if streamTranslator != nil {
+                return relayTranslated(buffer)
+            }
             do {
                 try parser.feed(buffer) { event in self.observe(event) }
             } catch {
@@ -254,6 +282,12 @@ final class MessagesExchange: UpstreamResponseDelegate {
 
     func upstreamEnd() {
         switch phase {
+        case .relayingStream where streamTranslator != nil:
+            releaseUpstream()
+            let tail = streamTranslator?.finish() ?? []
+            writeTranslated(tail)
+            connection.writeEnd()
+            finish(status: 200, errorType: streamTranslator?.failed == true ? "upstream_cut" : nil)
         case .relayingStream:
             releaseUpstream()
             if sawUpstreamErrorEvent {
@@ -281,7 +315,7 @@ final class MessagesExchange: UpstreamResponseDelegate {
         case .waitingForUpstream where error.beforeResponseHead && wasReused && !resentOnFreshConnection:
             // A kept-alive connection the upstream had closed: send once more on a new one.
             resentOnFreshConnection = true
-            if let upstream = route?.anthropic { send(to: upstream, fresh: true) }
+            send(fresh: true)
         case .waitingForUpstream, .bufferingBody:
             failBeforeAnswer(error)
         case .relayingStream:
@@ -303,7 +337,18 @@ final class MessagesExchange: UpstreamResponseDelegate {
         self.answer = nil
         let status = Int(head.status.code)
         if status == 200 {
-            if kind == .messages {
+            if kind == .messages, case .openAI = route?.upstream {
+                do {
+                    let bytes = answer.readBytes(length: answer.readableBytes) ?? []
+                    let translated = try OpenAIResponseTranslator.translate(
+                        bytes, requestedModel: requestedModel, stopSequences: stopSequences)
+                    jsonUsage = translated.usage
+                    answer = connection.allocator.buffer(capacity: translated.message.count)
+                    answer.writeBytes(translated.message)
+                } catch {
+                    return failBeforeAnswer(error.apiError, errorType: "invalid_upstream_answer")
+                }
+            } else if kind == .messages {
                 guard let parsed = answer.withUnsafeReadableBytes({ AnthropicResponse.usage(fromMessageJSON: $0) }) else {
                     return failBeforeAnswer(.upstream("The upstream provider '\(route?.providerID ?? "")' answered with an invalid message."), errorType: "invalid_upstream_answer")
                 }
@@ -383,6 +428,47 @@ final class MessagesExchange: UpstreamResponseDelegate {
         default:
             break
         }
+    }
+
+    /// Relays an OpenAI-compatible upstream's chunks as Anthropic events.
+    private func relayTranslated(_ buffer: ByteBuffer) {
+        do {
+            try parser.feed(buffer) { event in
+                let output = try event.data.withUnsafeReadableBytes { try self.streamTranslator!.feed(data: $0) }
+                self.writeTranslated(output)
+            }
+        } catch let error as TranslationError {
+            return failAfterCommit(error.apiError, errorType: "invalid_upstream_stream")
+        } catch {
+            return failAfterCommit(.upstream("The upstream sent an invalid event stream."), errorType: "invalid_upstream_stream")
+        }
+        if !connection.isWritable, !readingPaused {
+            readingPaused = true
+            upstream?.setReading(false)
+        }
+    }
+
+    private func writeTranslated(_ output: [UInt8]) {
+        guard !output.isEmpty else { return }
+        if firstTokenAt == nil, output.containsContentDelta { firstTokenAt = .now() }
+        var buffer = connection.allocator.buffer(capacity: output.count)
+        buffer.writeBytes(output)
+        connection.writeBody(buffer)
+        lastClientWrite = lastUpstreamActivity
+    }
+
+    /// Answers from the gateway itself (a 200 JSON body), without any upstream.
+    private func answerLocally(json: String) {
+        var headers = baseHeaders()
+        headers.add(name: "content-type", value: "application/json")
+        headers.add(name: "content-length", value: String(json.utf8.count))
+        connection.writeHead(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))
+        var buffer = connection.allocator.buffer(capacity: json.utf8.count)
+        buffer.writeString(json)
+        connection.writeBody(buffer)
+        connection.writeEnd()
+        runtime.metrics.countRequest(route: routeLabel, status: 200)
+        finish(status: 200, errorType: nil)
     }
 
     func clientWritabilityChanged(_ writable: Bool) {
@@ -515,6 +601,8 @@ final class MessagesExchange: UpstreamResponseDelegate {
         var tokens: TokenUsage
         if let jsonUsage {
             tokens = TokenUsage(jsonUsage)
+        } else if let streamTranslator {
+            tokens = TokenUsage(streamTranslator.usage)
         } else {
             tokens = TokenUsage(usage.usage)
             if !usage.sawMessageDelta {
@@ -553,5 +641,19 @@ extension TokenUsage {
 extension Substring {
     var trimmingSpaces: String {
         String(drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed())
+    }
+}
+
+extension [UInt8] {
+    /// Whether these Anthropic SSE bytes carry a `content_block_delta` event (the first token, for TTFT).
+    var containsContentDelta: Bool {
+        let needle = Array("content_block_delta".utf8)
+        guard count >= needle.count else { return false }
+        return withUnsafeBufferPointer { bytes in
+            for start in 0...(bytes.count - needle.count) where bytes[start] == needle[0] {
+                if bytes[start..<start + needle.count].elementsEqual(needle) { return true }
+            }
+            return false
+        }
     }
 }
