@@ -20,6 +20,9 @@ struct GatewayHarness: Sendable {
     static let scenarios = ["text", "hold", "cut", "garbage", "error-400", "error-401", "error-403",
                             "error-429", "error-500", "error-529", "silent"]
 
+    /// Models served by the OpenAI-compatible side of the mock (`kind: openai`, translated).
+    static let openAIScenarios = ["oai-text", "oai-cut"]
+
     /// Prices of every test model, USD per million tokens.
     static let prices = TokenPrices(input: 3_000_000, output: 15_000_000, cacheRead: 300_000, cacheWrite: 3_750_000)
 
@@ -33,9 +36,23 @@ struct GatewayHarness: Sendable {
             kind: anthropic
             base_url: http://127.0.0.1:\(upstreamPort)
             api_key: upstream-provider-key
+          - id: mockoai
+            kind: openai
+            base_url: http://127.0.0.1:\(upstreamPort)/v1
+            api_key: openai-provider-key
         models:
 
         """
+        for name in openAIScenarios {
+            text += """
+              - id: test/\(name)
+                endpoints:
+                  - provider: mockoai
+                    model: up-\(name)
+                    price: { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75 }
+
+            """
+        }
         for name in scenarios {
             let aliases = name == "text" ? "[claude-haiku-4-5-20251001]" : "[]"
             text += """

@@ -43,6 +43,7 @@ final class MockUpstream: Sendable {
         let mock = MockUpstream()
         let router = Router()
         router.post("/v1/messages") { request, context in try await mock.messages(request, context: context) }
+        router.post("/v1/chat/completions") { request, context in try await mock.chatCompletions(request) }
         router.post("/v1/messages/count_tokens") { request, context in
             _ = try await mock.record(request)
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"input_tokens":42}"#)))
@@ -140,6 +141,44 @@ final class MockUpstream: Sendable {
                 }
                 try await writer.finish(nil)
             })
+    }
+
+    /// OpenAI usage figures the mock reports: prompt 12 of which 4 cached, completion 6.
+    static let openAIUsage = #"{"prompt_tokens":12,"completion_tokens":6,"total_tokens":18,"prompt_tokens_details":{"cached_tokens":4}}"#
+
+    private func chatCompletions(_ request: Request) async throws -> Response {
+        let entry = try await record(request)
+        let json = entry.json
+        let model = json["model"] as? String ?? ""
+        if json["stream"] as? Bool != true {
+            let body = #"{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"\#(model)","choices":[{"index":0,"message":{"role":"assistant","content":"\#(Self.text)"},"finish_reason":"stop"}],"usage":\#(Self.openAIUsage)}"#
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+        let cut = model == "up-oai-cut"
+        let chunks = Self.openAIChunks(model: model)
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/event-stream"],
+            body: .init { writer in
+                for (index, chunk) in chunks.enumerated() {
+                    if cut && index == 2 { throw CancellationError() }
+                    try await writer.write(ByteBuffer(string: chunk))
+                }
+                try await writer.finish(nil)
+            })
+    }
+
+    /// A Chat Completions stream: role, two content pieces, finish_reason, the usage chunk, [DONE].
+    static func openAIChunks(model: String) -> [String] {
+        let head = #"{"id":"chatcmpl-2","object":"chat.completion.chunk","created":1,"model":"\#(model)","#
+        return [
+            "data: " + head + #""choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}"# + "\n\n",
+            "data: " + head + #""choices":[{"index":0,"delta":{"content":"Hello from "},"finish_reason":null}]}"# + "\n\n",
+            "data: " + head + #""choices":[{"index":0,"delta":{"content":"the mock upstream."},"finish_reason":null}]}"# + "\n\n",
+            "data: " + head + #""choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"# + "\n\n",
+            "data: " + head + #""choices":[],"usage":"# + openAIUsage + "}\n\n",
+            "data: [DONE]\n\n",
+        ]
     }
 
     static func messageJSON(model: String) -> String {
