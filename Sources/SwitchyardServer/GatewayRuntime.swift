@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import SwitchyardAccounts
@@ -79,6 +80,8 @@ public struct GatewayRuntime: Sendable {
     public let catalog: ModelCatalog
     public let ledger: AccountLedger
     public let logger: Logger
+    /// Per-key RPM/TPM limits (issue #5).
+    public let rateLimiter: RateLimiter
     let routes: [String: PreparedRoute]
     let tls: UpstreamTLSContexts
     let metrics: GatewayMetrics
@@ -94,6 +97,7 @@ public struct GatewayRuntime: Sendable {
         self.catalog = ModelCatalog(models: configuration.models)
         self.ledger = ledger
         self.logger = logger
+        self.rateLimiter = RateLimiter(now: { Date().timeIntervalSince1970 })
         self.metrics = GatewayMetrics()
         var tls = UpstreamTLSContexts()
         var providers: [String: ProviderConfig] = [:]

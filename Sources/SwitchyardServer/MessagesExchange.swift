@@ -69,6 +69,8 @@ final class MessagesExchange: UpstreamResponseDelegate {
     private var streamTranslator: OpenAIStreamTranslator?
     /// The request's `stop_sequences`, for translating an OpenAI answer's stop reason.
     private var stopSequences: [String] = []
+    /// The key's rate-limit figures at admission, sent as `anthropic-ratelimit-*` headers (limited keys only).
+    private var rateLimits: RateLimiter.Decision?
 
     init(
         kind: Kind, head: HTTPRequestHead, body: ByteBuffer, query: Substring?,
@@ -175,6 +177,17 @@ final class MessagesExchange: UpstreamResponseDelegate {
         }
         if kind == .messages, snapshot.balance <= .zero {
             return reject(.billing("This API key has no credits left (balance \(snapshot.balance.usdString) USD). Add credits to continue."))
+        }
+        if kind == .messages, snapshot.rpm != nil || snapshot.tpm != nil {
+            let decision = runtime.rateLimiter.admit(keyID: snapshot.id, rpm: snapshot.rpm, tpm: snapshot.tpm)
+            rateLimits = decision
+            if !decision.allowed {
+                var headers = HTTPHeaders()
+                headers.add(name: "retry-after", value: String(decision.retryAfterSeconds ?? 1))
+                return reject(
+                    .rateLimited("This API key has reached its limit of \(decision.refusedBy ?? "requests"). Retry after \(decision.retryAfterSeconds ?? 1) s."),
+                    extraHeaders: headers)
+            }
         }
         guard route.upstream != nil else {
             return reject(.upstream("The model '\(route.modelID)' is served by a '\(route.providerKind.rawValue)' provider, which this gateway version cannot translate to yet."))
@@ -397,6 +410,7 @@ final class MessagesExchange: UpstreamResponseDelegate {
     private func baseHeaders() -> HTTPHeaders {
         var headers = HTTPHeaders()
         headers.add(name: "request-id", value: requestID)
+        if let rateLimits { headers.addRateLimits(rateLimits) }
         if let route {
             headers.add(name: "x-switchyard-provider", value: route.providerID)
             headers.add(name: "x-switchyard-model", value: route.modelID)
@@ -611,6 +625,8 @@ final class MessagesExchange: UpstreamResponseDelegate {
             }
         }
         let cost = route.map { SwitchyardAccounts.cost(of: tokens, at: $0.prices) } ?? .zero
+        // TPM counts what the model read and wrote; cache reads are not counted (as Anthropic's own limits).
+        runtime.rateLimiter.recordTokens(keyID: key.id, tpm: key.tpm, tokens: tokens.input + tokens.cacheWrite + tokens.output)
         let now = NIODeadline.now()
         let record = UsageRecord(
             id: requestID,
@@ -654,6 +670,19 @@ extension [UInt8] {
                 if bytes[start..<start + needle.count].elementsEqual(needle) { return true }
             }
             return false
+        }
+    }
+}
+
+extension HTTPHeaders {
+    /// The `anthropic-ratelimit-*` headers of a limited key (reset times in RFC 3339).
+    mutating func addRateLimits(_ decision: RateLimiter.Decision) {
+        for (name, window) in [("requests", decision.requests), ("tokens", decision.tokens)] {
+            guard let window else { continue }
+            add(name: "anthropic-ratelimit-\(name)-limit", value: String(window.limit))
+            add(name: "anthropic-ratelimit-\(name)-remaining", value: String(window.remaining))
+            add(name: "anthropic-ratelimit-\(name)-reset",
+                value: Date(timeIntervalSince1970: window.resetAt.rounded(.up)).ISO8601Format())
         }
     }
 }

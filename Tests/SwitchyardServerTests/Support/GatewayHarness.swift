@@ -74,6 +74,8 @@ struct GatewayHarness: Sendable {
         credits: String = "10",
         timeouts: String = "{ connect_s: 2, first_byte_s: 5, idle_s: 5, total_s: 30 }",
         keepAliveInterval: TimeAmount? = nil,
+        rpm: Int? = nil,
+        tpm: Int? = nil,
         _ body: @Sendable (GatewayHarness) async throws -> T
     ) async throws -> T {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-test-\(UUID().uuidString)")
@@ -90,7 +92,7 @@ struct GatewayHarness: Sendable {
         let key = APIKeyRecord(
             id: "key_" + String(UInt64.random(in: 0...UInt64.max), radix: 16),
             name: "test", hash: APIKeySecret.hash(secret), prefix: APIKeySecret.displayPrefix(secret),
-            credits: Money(usd: credits)!, rpm: nil, tpm: nil, models: nil, disabled: false, createdAt: Date())
+            credits: Money(usd: credits)!, rpm: rpm, tpm: tpm, models: nil, disabled: false, createdAt: Date())
         try await store.createKey(key)
         let ledger = AccountLedger(store: store)
         try await ledger.refresh()
