@@ -11,8 +11,13 @@ struct Keys: AsyncParsableCommand {
             Works against the storage in the configuration, also while the server runs: disable, enable and \
             credit take effect on every running instance within one second.
             """,
-        subcommands: [Create.self, List.self, Show.self, Disable.self, Enable.self, Credit.self]
+        subcommands: [Create.self, List.self, Show.self, Disable.self, Enable.self, Credit.self, Limits.self]
     )
+}
+
+/// The model ids of a `--models M,M` option.
+func parsedModels(_ text: String) -> [String] {
+    text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
 }
 
 extension Keys {
@@ -70,10 +75,6 @@ extension Keys {
                 print("")
                 print("This secret will not be shown again: store it now. Only its prefix \(record.prefix) is kept.")
             }
-        }
-
-        private func parsedModels(_ text: String) -> [String] {
-            text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
     }
 
@@ -197,6 +198,55 @@ extension Keys {
                     ? "Removed \((-add.money).usdString) USD from" : "Added \(add.money.usdString) USD to"
                 print("\(change) \(key.id); balance now \(key.credits.usdString) USD.")
             }
+        }
+    }
+
+    /// `keys limits ID [--rpm N|none] [--tpm N|none] [--models M,M|all] [--json]`
+    struct Limits: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change an API key's limits: requests and tokens per minute, and the models it may use.",
+            discussion: "Only the options given change; `none` removes a limit, `--models all` allows every model. "
+                + "Running servers apply the change within one second.")
+
+        @OptionGroup var options: GlobalOptions
+
+        @Argument(help: "The key id (key_…).")
+        var id: String
+
+        @Option(help: ArgumentHelp("Requests per minute, or `none`.", valueName: "N|none"))
+        var rpm: String?
+
+        @Option(help: ArgumentHelp("Input+output tokens per minute, or `none`.", valueName: "N|none"))
+        var tpm: String?
+
+        @Option(help: ArgumentHelp("Comma-separated model ids the key may use, or `all`.", valueName: "M,M|all"))
+        var models: String?
+
+        @Flag(help: "Print the key as JSON.")
+        var json = false
+
+        static func limit(_ text: String?, _ name: String) throws -> Int?? {
+            guard let text else { return .none }
+            if text == "none" { return .some(nil) }
+            guard let value = Int(text), value > 0 else {
+                throw ValidationError("--\(name) takes a positive number or `none`, not '\(text)'")
+            }
+            return .some(value)
+        }
+
+        func run() async throws {
+            let rpm = try Self.limit(self.rpm, "rpm")
+            let tpm = try Self.limit(self.tpm, "tpm")
+            let models: [String]?? = self.models.map { $0 == "all" ? nil : parsedModels($0) }
+            guard rpm != nil || tpm != nil || models != nil else {
+                throw ValidationError("give at least one of --rpm, --tpm, --models")
+            }
+            let key = try await withAccountStore(options) { store -> APIKeyRecord? in
+                guard try await store.setLimits(id: id, rpm: rpm, tpm: tpm, models: models) else { return nil }
+                return try await store.key(id: id)
+            }
+            guard let key else { throw AccountsFormat.fail("no API key with id \(id)") }
+            AccountsFormat.printKey(key, json: json)
         }
     }
 
