@@ -118,3 +118,27 @@ import SwitchyardAccounts
         }
     }
 }
+
+/// A key limited to some models gets 403 for the others (SPEC §4), with `x-should-retry: false`.
+@Suite struct ModelPermissionTests {
+    @Test func aKeyLimitedToSomeModelsGets403ForOthersAndReachesItsOwn() async throws {
+        try await MockUpstream.run { upstreamPort, mock in
+            try await GatewayHarness.run(upstreamPort: upstreamPort, models: ["test/text"]) { gateway in
+                let refused = try await RawHTTPClient.request(
+                    port: gateway.port, group: Requests.group, headers: Requests.headers(key: gateway.secret),
+                    body: Requests.body(model: "test/cut"))
+                #expect(refused.status == 403)
+                #expect((Requests.json(refused.body)["error"] as? [String: Any])?["type"] as? String == "permission_error")
+                #expect(refused.header("x-should-retry") == "false")
+                #expect(mock.requests.isEmpty)
+                // Its allowed model, also through an alias of it.
+                for name in ["test/text", "claude-haiku-4-5-20251001"] {
+                    let allowed = try await RawHTTPClient.request(
+                        port: gateway.port, group: Requests.group, headers: Requests.headers(key: gateway.secret),
+                        body: Requests.body(model: name))
+                    #expect(allowed.status == 200)
+                }
+            }
+        }
+    }
+}

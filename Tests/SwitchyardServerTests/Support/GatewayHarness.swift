@@ -76,6 +76,7 @@ struct GatewayHarness: Sendable {
         keepAliveInterval: TimeAmount? = nil,
         rpm: Int? = nil,
         tpm: Int? = nil,
+        models: [String]? = nil,
         _ body: @Sendable (GatewayHarness) async throws -> T
     ) async throws -> T {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-test-\(UUID().uuidString)")
@@ -92,7 +93,7 @@ struct GatewayHarness: Sendable {
         let key = APIKeyRecord(
             id: "key_" + String(UInt64.random(in: 0...UInt64.max), radix: 16),
             name: "test", hash: APIKeySecret.hash(secret), prefix: APIKeySecret.displayPrefix(secret),
-            credits: Money(usd: credits)!, rpm: rpm, tpm: tpm, models: nil, disabled: false, createdAt: Date())
+            credits: Money(usd: credits)!, rpm: rpm, tpm: tpm, models: models, disabled: false, createdAt: Date())
         try await store.createKey(key)
         let ledger = AccountLedger(store: store)
         try await ledger.refresh()
