@@ -37,6 +37,8 @@ let package = Package(
         // Pure mappers between the Anthropic Messages format and other wire formats (OpenAI Chat Completions),
         // including the stateful stream translator. No I/O.
         .target(name: "SwitchyardTranslation", dependencies: ["SwitchyardMessages"], swiftSettings: swiftSettings),
+        // Input moderation: which parts of a request are checked, and the built-in keyword checker.
+        .target(name: "SwitchyardModeration", dependencies: ["SwitchyardMessages"], swiftSettings: swiftSettings),
         // Server-sent events: incremental parser and writer. NIOCore only.
         .target(
             name: "SwitchyardEventStream",
@@ -90,7 +92,7 @@ let package = Package(
             name: "SwitchyardServer",
             dependencies: [
                 "SwitchyardMessages", "SwitchyardEventStream", "SwitchyardConfig", "SwitchyardAccounts",
-                "SwitchyardProviders", "SwitchyardRouting", "SwitchyardTranslation",
+                "SwitchyardProviders", "SwitchyardRouting", "SwitchyardTranslation", "SwitchyardModeration",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -116,6 +118,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SwitchyardMessagesTests", dependencies: ["SwitchyardMessages"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SwitchyardModerationTests",
+            dependencies: ["SwitchyardModeration", "SwitchyardMessages"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SwitchyardTranslationTests",
             dependencies: ["SwitchyardTranslation", "SwitchyardMessages"],

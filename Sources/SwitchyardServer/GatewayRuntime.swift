@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import SwitchyardAccounts
 import SwitchyardConfig
+import SwitchyardModeration
 import SwitchyardProviders
 import SwitchyardRouting
 import SwitchyardTranslation
@@ -17,6 +18,8 @@ struct PreparedRoute: Sendable {
     /// How the upstream is spoken to; nil for a provider kind this release cannot serve.
     let upstream: PreparedUpstream?
     let timeouts: EffectiveTimeouts
+    /// Whether the model's inputs are moderated before any upstream call.
+    let moderated: Bool
 }
 
 /// An upstream and its wire dialect.
@@ -85,6 +88,8 @@ public struct GatewayRuntime: Sendable {
     let routes: [String: PreparedRoute]
     let tls: UpstreamTLSContexts
     let metrics: GatewayMetrics
+    /// The configured moderation checker: the built-in keyword one, or nil when none can run here.
+    let moderator: KeywordModerator?
     /// How long a stream waits for the upstream's first byte before the gateway commits the SSE response and
     /// starts sending keep-alive comments; also the interval between those comments.
     public var streamKeepAliveInterval: TimeAmount = .seconds(10)
@@ -99,6 +104,11 @@ public struct GatewayRuntime: Sendable {
         self.logger = logger
         self.rateLimiter = RateLimiter(now: { Date().timeIntervalSince1970 })
         self.metrics = GatewayMetrics()
+        if let moderation = configuration.moderation, moderation.kind == .keywords {
+            moderator = try KeywordModerator(patterns: moderation.patterns)
+        } else {
+            moderator = nil
+        }
         var tls = UpstreamTLSContexts()
         var providers: [String: ProviderConfig] = [:]
         for provider in configuration.providers {
@@ -134,7 +144,8 @@ public struct GatewayRuntime: Sendable {
                     input: endpoint.price.input, output: endpoint.price.output,
                     cacheRead: endpoint.price.cacheRead, cacheWrite: endpoint.price.cacheWrite),
                 upstream: upstream,
-                timeouts: timeouts)
+                timeouts: timeouts,
+                moderated: model.moderation)
             for name in [model.id] + model.aliases where routes[name] == nil {
                 routes[name] = route
             }

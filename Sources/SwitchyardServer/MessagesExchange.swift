@@ -6,6 +6,7 @@ import SwitchyardAccounts
 import SwitchyardConfig
 import SwitchyardEventStream
 import SwitchyardMessages
+import SwitchyardModeration
 import SwitchyardProviders
 import SwitchyardTranslation
 import SwitchyardRouting
@@ -135,6 +136,7 @@ final class MessagesExchange: UpstreamResponseDelegate {
         }
         let model: String
         let body: [UInt8]
+        var root: JSONObject?
         do {
             switch kind {
             case .messages:
@@ -142,6 +144,7 @@ final class MessagesExchange: UpstreamResponseDelegate {
                 model = request.model
                 isStream = request.stream
                 requestedModel = model
+                root = request.root
                 guard let route = resolve(model) else { return }
                 switch route.upstream {
                 case .openAI(_, let dialect):
@@ -174,6 +177,17 @@ final class MessagesExchange: UpstreamResponseDelegate {
         guard let route else { return }
         if let allowed = snapshot.models, !allowed.contains(route.modelID), !allowed.contains(requestedModel) {
             return reject(.permission("This API key may not use the model '\(requestedModel)'."))
+        }
+        if kind == .messages, route.moderated, let root {
+            guard let moderator = runtime.moderator else {
+                // A moderated model whose checker cannot run is refused, never passed unchecked.
+                return reject(.upstream("The model '\(route.modelID)' requires moderation, and the configured checker is not available in this build."))
+            }
+            if let verdict = moderator.check(ModerationInput(request: root)) {
+                runtime.logger.info("moderation flagged a request", metadata: [
+                    "request.id": "\(requestID)", "moderation.reason": "\(verdict.reason)", "moderation.location": "\(verdict.location)"])
+                return reject(.permission("The input was flagged by moderation: \(verdict.reason) matched in \(verdict.location)."))
+            }
         }
         if kind == .messages, snapshot.balance <= .zero {
             return reject(.billing("This API key has no credits left (balance \(snapshot.balance.usdString) USD). Add credits to continue."))

@@ -43,6 +43,15 @@ struct GatewayHarness: Sendable {
         models:
 
         """
+        text += """
+          - id: test/moderated
+            moderation: true
+            endpoints:
+              - provider: mock
+                model: up-text
+                price: { input: 3, output: 15 }
+
+        """
         for name in openAIScenarios {
             text += """
               - id: test/\(name)
@@ -65,6 +74,12 @@ struct GatewayHarness: Sendable {
 
             """
         }
+        text += """
+        moderation:
+          kind: keywords
+          patterns: ["(?i)\\\\bforbidden-word\\\\b"]
+
+        """
         return text
     }
 

@@ -1,0 +1,37 @@
+import Testing
+import SwitchyardAccounts
+
+/// A model with `moderation: true`: flagged input is refused with 403 naming the pattern and the place, before any
+/// upstream call; clean input and unmoderated models pass.
+@Suite struct ModerationTests {
+    @Test func flaggedInputIs403AndNeverReachesTheUpstream() async throws {
+        try await MockUpstream.run { upstreamPort, mock in
+            try await GatewayHarness.run(upstreamPort: upstreamPort) { gateway in
+                let flagged = try await RawHTTPClient.request(
+                    port: gateway.port, group: Requests.group, headers: Requests.headers(key: gateway.secret),
+                    body: #"{"model":"test/moderated","max_tokens":10,"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"ok"},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"the FORBIDDEN-WORD appears"}]}]}"#)
+                #expect(flagged.status == 403)
+                let error = Requests.json(flagged.body)["error"] as? [String: Any]
+                #expect(error?["type"] as? String == "permission_error")
+                let message = error?["message"] as? String ?? ""
+                #expect(message.contains("forbidden-word"))
+                #expect(message.contains("messages.2.content.0.content"))
+                #expect(flagged.header("x-should-retry") == "false")
+                #expect(mock.requests.isEmpty)
+
+                let clean = try await RawHTTPClient.request(
+                    port: gateway.port, group: Requests.group, headers: Requests.headers(key: gateway.secret),
+                    body: Requests.body(model: "test/moderated"))
+                #expect(clean.status == 200)
+                // The same words on a model without moderation pass.
+                let unmoderated = try await RawHTTPClient.request(
+                    port: gateway.port, group: Requests.group, headers: Requests.headers(key: gateway.secret),
+                    body: #"{"model":"test/text","max_tokens":10,"messages":[{"role":"user","content":"forbidden-word"}]}"#)
+                #expect(unmoderated.status == 200)
+                #expect(mock.requests.count == 2)
+                let records = try await gateway.storedUsage()
+                #expect(records.first { $0.status == 403 }?.errorType == "permission_error")
+            }
+        }
+    }
+}
