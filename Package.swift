@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
         .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
@@ -38,7 +39,16 @@ let package = Package(
         // including the stateful stream translator. No I/O.
         .target(name: "SwitchyardTranslation", dependencies: ["SwitchyardMessages"], swiftSettings: swiftSettings),
         // Input moderation: which parts of a request are checked, and the built-in keyword checker.
-        .target(name: "SwitchyardModeration", dependencies: ["SwitchyardMessages"], swiftSettings: swiftSettings),
+        .target(
+            name: "SwitchyardModeration",
+            dependencies: [
+                "SwitchyardMessages",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Server-sent events: incremental parser and writer. NIOCore only.
         .target(
             name: "SwitchyardEventStream",

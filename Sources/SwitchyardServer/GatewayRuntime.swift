@@ -88,8 +88,8 @@ public struct GatewayRuntime: Sendable {
     let routes: [String: PreparedRoute]
     let tls: UpstreamTLSContexts
     let metrics: GatewayMetrics
-    /// The configured moderation checker: the built-in keyword one, or nil when none can run here.
-    let moderator: KeywordModerator?
+    /// The configured moderation checker, or nil when none is configured.
+    let moderator: ModerationChecker?
     /// How long a stream waits for the upstream's first byte before the gateway commits the SSE response and
     /// starts sending keep-alive comments; also the interval between those comments.
     public var streamKeepAliveInterval: TimeAmount = .seconds(10)
@@ -104,9 +104,12 @@ public struct GatewayRuntime: Sendable {
         self.logger = logger
         self.rateLimiter = RateLimiter(now: { Date().timeIntervalSince1970 })
         self.metrics = GatewayMetrics()
-        if let moderation = configuration.moderation, moderation.kind == .keywords {
-            moderator = try KeywordModerator(patterns: moderation.patterns)
-        } else {
+        switch configuration.moderation {
+        case let moderation? where moderation.kind == .keywords:
+            moderator = .keywords(try KeywordModerator(patterns: moderation.patterns))
+        case let moderation? where moderation.kind == .openai && moderation.url != nil:
+            moderator = .remote(RemoteModerator(url: moderation.url!, apiKey: moderation.apiKey, model: moderation.model))
+        default:
             moderator = nil
         }
         var tls = UpstreamTLSContexts()

@@ -179,16 +179,39 @@ final class MessagesExchange: UpstreamResponseDelegate {
             return reject(.permission("This API key may not use the model '\(requestedModel)'."))
         }
         if kind == .messages, route.moderated, let root {
-            guard let moderator = runtime.moderator else {
+            let input = ModerationInput(request: root)
+            switch runtime.moderator {
+            case nil:
                 // A moderated model whose checker cannot run is refused, never passed unchecked.
-                return reject(.upstream("The model '\(route.modelID)' requires moderation, and the configured checker is not available in this build."))
-            }
-            if let verdict = moderator.check(ModerationInput(request: root)) {
-                runtime.logger.info("moderation flagged a request", metadata: [
-                    "request.id": "\(requestID)", "moderation.reason": "\(verdict.reason)", "moderation.location": "\(verdict.location)"])
-                return reject(.permission("The input was flagged by moderation: \(verdict.reason) matched in \(verdict.location)."))
+                return reject(.upstream("The model '\(route.modelID)' requires moderation, and no moderation checker is configured."))
+            case .keywords(let moderator)?:
+                if let verdict = moderator.check(input) { return flagged(verdict) }
+            case .remote(let moderator)?:
+                pool.eventLoop.makeFutureWithTask { try await moderator.check(input) }.assumeIsolated().whenComplete { result in
+                    guard self.phase == .starting else { return }
+                    guard self.connection.isActive else { return self.finishWithoutAnswer() }
+                    switch result {
+                    case .success(let verdict?): self.flagged(verdict)
+                    case .success(nil): self.admit(snapshot, route: route, body: body)
+                    case .failure(let error):
+                        self.runtime.logger.warning("moderation check failed", metadata: ["request.id": "\(self.requestID)", "error": "\(error)"])
+                        self.reject(.upstream("The input could not be moderated: \(error). Nothing was sent to the model."))
+                    }
+                }
+                return
             }
         }
+        admit(snapshot, route: route, body: body)
+    }
+
+    private func flagged(_ verdict: ModerationVerdict) {
+        runtime.logger.info("moderation flagged a request", metadata: [
+            "request.id": "\(requestID)", "moderation.reason": "\(verdict.reason)", "moderation.location": "\(verdict.location)"])
+        reject(.permission("The input was flagged by moderation: \(verdict.reason) matched in \(verdict.location)."))
+    }
+
+    /// The last checks before the upstream call: credits, rate limits, a servable provider.
+    private func admit(_ snapshot: KeySnapshot, route: PreparedRoute, body: [UInt8]) {
         if kind == .messages, snapshot.balance <= .zero {
             return reject(.billing("This API key has no credits left (balance \(snapshot.balance.usdString) USD). Add credits to continue."))
         }

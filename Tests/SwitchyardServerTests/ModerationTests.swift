@@ -35,3 +35,50 @@ import SwitchyardAccounts
         }
     }
 }
+
+/// The `openai` checker against a loopback `/v1/moderations` endpoint: flagged, clean, and failing (502, no pass).
+@Suite struct RemoteModerationTests {
+    static let config = """
+    moderation:
+      kind: openai
+      url: http://127.0.0.1:PORT/v1/moderations
+      api_key: moderation-key
+      model: omni-moderation-latest
+    """
+
+    static func body(_ text: String) -> String {
+        #"{"model":"test/moderated","max_tokens":10,"system":"be kind","messages":[{"role":"user","content":"\#(text)"}]}"#
+    }
+
+    @Test func flaggedCleanAndFailingAnswers() async throws {
+        try await MockUpstream.run { upstreamPort, mock in
+            try await GatewayHarness.run(upstreamPort: upstreamPort, moderation: Self.config) { gateway in
+                let flagged = try await RawHTTPClient.request(
+                    port: gateway.port, group: Requests.group, headers: Requests.headers(key: gateway.secret),
+                    body: Self.body("please flag-me"))
+                #expect(flagged.status == 403)
+                let message = (Requests.json(flagged.body)["error"] as? [String: Any])?["message"] as? String ?? ""
+                #expect(message.contains("harassment"))
+                #expect(message.contains("messages.0.content"))
+                let check = try #require(mock.requests.first)
+                #expect(check.uri == "/v1/moderations")
+                #expect(check.header("authorization") == "Bearer moderation-key")
+                #expect(check.json["input"] as? [String] == ["be kind", "please flag-me"])
+                #expect(check.json["model"] as? String == "omni-moderation-latest")
+
+                let clean = try await RawHTTPClient.request(
+                    port: gateway.port, group: Requests.group, headers: Requests.headers(key: gateway.secret),
+                    body: Self.body("hello"))
+                #expect(clean.status == 200)
+
+                mock.reset()
+                let failing = try await RawHTTPClient.request(
+                    port: gateway.port, group: Requests.group, headers: Requests.headers(key: gateway.secret),
+                    body: Self.body("fail-me"))
+                #expect(failing.status == 502)
+                #expect((Requests.json(failing.body)["error"] as? [String: Any])?["type"] as? String == "api_error")
+                #expect(mock.requests.map(\.uri) == ["/v1/moderations"])
+            }
+        }
+    }
+}

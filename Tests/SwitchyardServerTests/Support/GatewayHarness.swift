@@ -26,7 +26,7 @@ struct GatewayHarness: Sendable {
     /// Prices of every test model, USD per million tokens.
     static let prices = TokenPrices(input: 3_000_000, output: 15_000_000, cacheRead: 300_000, cacheWrite: 3_750_000)
 
-    static func yaml(upstreamPort: Int, databasePath: String, timeouts: String) -> String {
+    static func yaml(upstreamPort: Int, databasePath: String, timeouts: String, moderation: String?) -> String {
         var text = """
         server: { host: 127.0.0.1, port: 0, shutdown_grace_s: 2 }
         storage: { url: "sqlite:\(databasePath)" }
@@ -74,6 +74,7 @@ struct GatewayHarness: Sendable {
 
             """
         }
+        if let moderation { return text + moderation.replacingOccurrences(of: "PORT", with: String(upstreamPort)) + "\n" }
         text += """
         moderation:
           kind: keywords
@@ -92,13 +93,14 @@ struct GatewayHarness: Sendable {
         rpm: Int? = nil,
         tpm: Int? = nil,
         models: [String]? = nil,
+        moderation: String? = nil,
         _ body: @Sendable (GatewayHarness) async throws -> T
     ) async throws -> T {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let configuration = try GatewayConfiguration.parse(
-            yaml: yaml(upstreamPort: upstreamPort, databasePath: directory.appendingPathComponent("test.db").path, timeouts: timeouts),
+            yaml: yaml(upstreamPort: upstreamPort, databasePath: directory.appendingPathComponent("test.db").path, timeouts: timeouts, moderation: moderation),
             source: "test.yaml", environment: [:])
         var logger = Logger(label: "gateway-test")
         logger.logLevel = .critical

@@ -44,6 +44,7 @@ final class MockUpstream: Sendable {
         let router = Router()
         router.post("/v1/messages") { request, context in try await mock.messages(request, context: context) }
         router.post("/v1/chat/completions") { request, context in try await mock.chatCompletions(request) }
+        router.post("/v1/moderations") { request, context in try await mock.moderations(request) }
         router.post("/v1/messages/count_tokens") { request, context in
             _ = try await mock.record(request)
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"input_tokens":42}"#)))
@@ -141,6 +142,21 @@ final class MockUpstream: Sendable {
                 }
                 try await writer.finish(nil)
             })
+    }
+
+    /// An OpenAI-style moderation endpoint: flags inputs containing `flag-me` (harassment), fails on `fail-me`.
+    private func moderations(_ request: Request) async throws -> Response {
+        let entry = try await record(request)
+        let inputs = entry.json["input"] as? [String] ?? []
+        if inputs.contains(where: { $0.contains("fail-me") }) {
+            return Response(status: .internalServerError, body: .init(byteBuffer: ByteBuffer(string: "boom")))
+        }
+        let results = inputs.map { text in
+            let flagged = text.contains("flag-me")
+            return #"{"flagged":\#(flagged),"categories":{"harassment":\#(flagged),"violence":false},"category_scores":{"harassment":\#(flagged ? 0.9 : 0.01),"violence":0.0}}"#
+        }
+        let body = #"{"id":"modr-1","model":"omni-moderation-latest","results":["# + results.joined(separator: ",") + "]}"
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 
     /// OpenAI usage figures the mock reports: prompt 12 of which 4 cached, completion 6.
