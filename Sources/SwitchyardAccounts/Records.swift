@@ -92,6 +92,8 @@ public struct UsageRecord: Sendable, Equatable {
     public var stream: Bool
     /// The Anthropic error type when the request failed (e.g. after a stream was cut), else `nil`.
     public var errorType: String?
+    /// The moderation result for a moderated model: `clean`, or `flagged: <reason> at <location>`; else `nil`.
+    public var moderation: String?
     /// When the request was received.
     public var createdAt: Date
 
@@ -99,8 +101,9 @@ public struct UsageRecord: Sendable, Equatable {
     public init(
         id: String, keyID: String, model: String, provider: String, upstreamModel: String,
         usage: TokenUsage, cost: Money, status: Int, latencyMs: Int, ttftMs: Int? = nil, stream: Bool,
-        errorType: String? = nil, createdAt: Date
+        errorType: String? = nil, moderation: String? = nil, createdAt: Date
     ) {
+        self.moderation = moderation
         self.id = id
         self.keyID = keyID
         self.model = model

@@ -70,6 +70,8 @@ final class MessagesExchange: UpstreamResponseDelegate {
     private var streamTranslator: OpenAIStreamTranslator?
     /// The request's `stop_sequences`, for translating an OpenAI answer's stop reason.
     private var stopSequences: [String] = []
+    /// The moderation result, recorded with the usage (moderated models only).
+    private var moderationResult: String?
     /// The key's rate-limit figures at admission, sent as `anthropic-ratelimit-*` headers (limited keys only).
     private var rateLimits: RateLimiter.Decision?
 
@@ -186,14 +188,18 @@ final class MessagesExchange: UpstreamResponseDelegate {
                 return reject(.upstream("The model '\(route.modelID)' requires moderation, and no moderation checker is configured."))
             case .keywords(let moderator)?:
                 if let verdict = moderator.check(input) { return flagged(verdict) }
+                moderationResult = "clean"
             case .remote(let moderator)?:
                 pool.eventLoop.makeFutureWithTask { try await moderator.check(input) }.assumeIsolated().whenComplete { result in
                     guard self.phase == .starting else { return }
                     guard self.connection.isActive else { return self.finishWithoutAnswer() }
                     switch result {
                     case .success(let verdict?): self.flagged(verdict)
-                    case .success(nil): self.admit(snapshot, route: route, body: body)
+                    case .success(nil):
+                        self.moderationResult = "clean"
+                        self.admit(snapshot, route: route, body: body)
                     case .failure(let error):
+                        self.moderationResult = "unavailable"
                         self.runtime.logger.warning("moderation check failed", metadata: ["request.id": "\(self.requestID)", "error": "\(error)"])
                         self.reject(.upstream("The input could not be moderated: \(error). Nothing was sent to the model."))
                     }
@@ -205,6 +211,7 @@ final class MessagesExchange: UpstreamResponseDelegate {
     }
 
     private func flagged(_ verdict: ModerationVerdict) {
+        moderationResult = "flagged: \(verdict.reason) at \(verdict.location)"
         runtime.logger.info("moderation flagged a request", metadata: [
             "request.id": "\(requestID)", "moderation.reason": "\(verdict.reason)", "moderation.location": "\(verdict.location)"])
         reject(.permission("The input was flagged by moderation: \(verdict.reason) matched in \(verdict.location)."))
@@ -678,6 +685,7 @@ final class MessagesExchange: UpstreamResponseDelegate {
             ttftMs: firstTokenAt.map { Int(($0 - startedAt).nanoseconds / 1_000_000) },
             stream: isStream,
             errorType: errorType,
+            moderation: moderationResult,
             createdAt: Date())
         runtime.ledger.charge(record)
     }

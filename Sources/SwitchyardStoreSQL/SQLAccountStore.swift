@@ -186,7 +186,7 @@ public final class SQLAccountStore: AccountStore {
                             \(bind: Int64(record.usage.cacheWrite)), \(bind: record.cost.nanos),
                             \(bind: Int64(record.status)), \(bind: Int64(record.latencyMs)),
                             \(bind: record.ttftMs.map(Int64.init)), \(bind: Int64(record.stream ? 1 : 0)),
-                            \(bind: record.errorType), \(bind: Self.millis(record.createdAt)))
+                            \(bind: record.errorType), \(bind: record.moderation), \(bind: Self.millis(record.createdAt)))
                             """
                         ))
                 }
@@ -196,7 +196,7 @@ public final class SQLAccountStore: AccountStore {
                     """
                     INSERT INTO usage_records (id, key_id, model, provider, upstream_model, input_tokens,
                         output_tokens, cache_read_tokens, cache_write_tokens, cost_nano, status, latency_ms,
-                        ttft_ms, stream, error_type, created_at)
+                        ttft_ms, stream, error_type, moderation, created_at)
                     VALUES \(SQLList(values))
                     ON CONFLICT (id) DO NOTHING
                     RETURNING id
@@ -228,7 +228,7 @@ public final class SQLAccountStore: AccountStore {
         var query = SQLQueryString(
             """
             SELECT id, key_id, model, provider, upstream_model, input_tokens, output_tokens, cache_read_tokens,
-                cache_write_tokens, cost_nano, status, latency_ms, ttft_ms, stream, error_type, created_at
+                cache_write_tokens, cost_nano, status, latency_ms, ttft_ms, stream, error_type, moderation, created_at
             FROM usage_records WHERE 1 = 1
             """)
         if let keyID { query.appendInterpolation(SQLQueryString(" AND key_id = \(bind: keyID)")) }
@@ -321,6 +321,7 @@ public final class SQLAccountStore: AccountStore {
             ttftMs: try optionalInt(row, "ttft_ms"),
             stream: try int("stream") != 0,
             errorType: try optionalString(row, "error_type"),
+            moderation: try optionalString(row, "moderation"),
             createdAt: date(millis: try row.decode(column: "created_at", as: Int64.self))
         )
     }

@@ -63,7 +63,12 @@ enum SQLMigrations {
                 "CREATE INDEX usage_records_key_created ON usage_records (key_id, created_at)",
                 "CREATE INDEX usage_records_created ON usage_records (created_at)",
             ]
-        )
+        ),
+        SQLMigration(
+            version: 2,
+            summary: "moderation results on usage_records",
+            statements: ["ALTER TABLE usage_records ADD COLUMN moderation TEXT"]
+        ),
     ]
 
     /// The newest version this build knows.

@@ -93,6 +93,7 @@ struct Usage: AsyncParsableCommand {
             ("ttft_ms", .optionalInt(record.ttftMs)),
             ("stream", .bool(record.stream)),
             ("error_type", .optionalString(record.errorType)),
+            ("moderation", .optionalString(record.moderation)),
             ("created_at", .date(record.createdAt)),
         ])
     }

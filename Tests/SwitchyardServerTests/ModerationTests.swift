@@ -30,7 +30,11 @@ import SwitchyardAccounts
                 #expect(unmoderated.status == 200)
                 #expect(mock.requests.count == 2)
                 let records = try await gateway.storedUsage()
-                #expect(records.first { $0.status == 403 }?.errorType == "permission_error")
+                let refused = records.first { $0.status == 403 }
+                #expect(refused?.errorType == "permission_error")
+                #expect(refused?.moderation?.hasPrefix("flagged: pattern") == true)
+                #expect(refused?.moderation?.hasSuffix("at messages.2.content.0.content") == true)
+                #expect(records.filter { $0.status == 200 }.compactMap(\.moderation) == ["clean"])
             }
         }
     }
@@ -78,6 +82,10 @@ import SwitchyardAccounts
                 #expect(failing.status == 502)
                 #expect((Requests.json(failing.body)["error"] as? [String: Any])?["type"] as? String == "api_error")
                 #expect(mock.requests.map(\.uri) == ["/v1/moderations"])
+                let moderation = try await gateway.storedUsage().map(\.moderation)
+                #expect(moderation.contains("flagged: category harassment at messages.0.content"))
+                #expect(moderation.contains("clean"))
+                #expect(moderation.contains("unavailable"))
             }
         }
     }
