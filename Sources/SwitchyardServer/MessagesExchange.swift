@@ -454,12 +454,19 @@ final class MessagesExchange: UpstreamResponseDelegate {
     private func baseHeaders() -> HTTPHeaders {
         var headers = HTTPHeaders()
         headers.add(name: "request-id", value: requestID)
-        if let rateLimits { headers.addRateLimits(rateLimits) }
+        if let figures = rateLimitFigures() { headers.addRateLimits(figures) }
         if let route {
             headers.add(name: "x-switchyard-provider", value: route.providerID)
             headers.add(name: "x-switchyard-model", value: route.modelID)
         }
         return headers
+    }
+
+    /// A limited key's figures: as admitted, or (for answers decided before admission) as they stand.
+    private func rateLimitFigures() -> RateLimiter.Decision? {
+        if let rateLimits { return rateLimits }
+        guard let key, key.rpm != nil || key.tpm != nil else { return nil }
+        return runtime.rateLimiter.status(keyID: key.id, rpm: key.rpm, tpm: key.tpm)
     }
 
     private func commitStream() {
@@ -608,7 +615,11 @@ final class MessagesExchange: UpstreamResponseDelegate {
     private func reject(_ error: APIError, extraHeaders: HTTPHeaders = [:]) {
         guard phase != .finished else { return }
         var headers = extraHeaders
-        if route != nil { headers.add(contentsOf: baseHeaders().filter { $0.name != "request-id" }) }
+        if route != nil {
+            headers.add(contentsOf: baseHeaders().filter { $0.name != "request-id" })
+        } else if let figures = rateLimitFigures() {
+            headers.addRateLimits(figures)
+        }
         if connection.isActive {
             connection.writeError(error, requestID: requestID, route: routeLabel, extraHeaders: headers)
         }

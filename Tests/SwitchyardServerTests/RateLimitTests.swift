@@ -27,6 +27,12 @@ import SwitchyardAccounts
                 #expect((55...61).contains(retryAfter))
                 #expect(refused.header("anthropic-ratelimit-requests-remaining") == "0")
                 #expect(mock.requests.count == 3)
+                // Every answer to a limited key carries the figures, also a 400 decided before admission.
+                let invalid = try await RawHTTPClient.request(
+                    port: gateway.port, group: Requests.group, headers: Requests.headers(key: gateway.secret),
+                    body: #"{"model":"test/text","messages":[]}"#)
+                #expect(invalid.status == 400)
+                #expect(invalid.header("anthropic-ratelimit-requests-remaining") == "0")
                 let records = try await gateway.storedUsage()
                 #expect(records.filter { $0.status == 429 }.count == 1)
             }
