@@ -91,6 +91,14 @@ public final class RateLimiter: Sendable {
     private struct KeyState {
         var requests = SlidingWindowCounter()
         var tokens = SlidingWindowCounter()
+
+        /// The key's windows moved to `time` (a new state for a key not seen yet).
+        static func current(_ keys: [String: KeyState], _ keyID: String, at time: Double) -> KeyState {
+            var key = keys[keyID] ?? KeyState()
+            key.requests.advance(to: time)
+            key.tokens.advance(to: time)
+            return key
+        }
     }
 
     private let state = Mutex<[String: KeyState]>([:])
@@ -107,9 +115,7 @@ public final class RateLimiter: Sendable {
         guard rpm != nil || tpm != nil else { return Decision(allowed: true) }
         let time = now()
         return state.withLock { keys in
-            var key = keys[keyID] ?? KeyState()
-            key.requests.advance(to: time)
-            key.tokens.advance(to: time)
+            var key = KeyState.current(keys, keyID, at: time)
             var retryAt: Double?
             var refusedBy: String?
             if let rpm, key.requests.total + 1 > Int64(rpm) {
@@ -147,9 +153,7 @@ public final class RateLimiter: Sendable {
         guard rpm != nil || tpm != nil else { return Decision(allowed: true) }
         let time = now()
         return state.withLock { keys in
-            var key = keys[keyID] ?? KeyState()
-            key.requests.advance(to: time)
-            key.tokens.advance(to: time)
+            let key = KeyState.current(keys, keyID, at: time)
             if keys[keyID] != nil { keys[keyID] = key }
             return Self.figures(key, rpm: rpm, tpm: tpm, allowed: true)
         }

@@ -14,11 +14,9 @@ public struct AnthropicUpstream: Sendable {
 
     public init(provider: ProviderConfig) {
         providerID = provider.id
-        let url = provider.baseURL
-        origin = UpstreamOrigin(
-            host: url.host, port: url.port, useTLS: url.scheme == "https", trustID: provider.tls?.caFile ?? "")
-        messagesPath = url.basePath + "/v1/messages"
-        countTokensPath = url.basePath + "/v1/messages/count_tokens"
+        origin = UpstreamOrigin(provider: provider)
+        messagesPath = provider.baseURL.basePath + "/v1/messages"
+        countTokensPath = provider.baseURL.basePath + "/v1/messages/count_tokens"
         apiKey = provider.apiKey
     }
 

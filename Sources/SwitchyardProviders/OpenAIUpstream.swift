@@ -14,10 +14,8 @@ public struct OpenAIUpstream: Sendable {
 
     public init(provider: ProviderConfig) {
         providerID = provider.id
-        let url = provider.baseURL
-        origin = UpstreamOrigin(
-            host: url.host, port: url.port, useTLS: url.scheme == "https", trustID: provider.tls?.caFile ?? "")
-        completionsPath = url.basePath + "/chat/completions"
+        origin = UpstreamOrigin(provider: provider)
+        completionsPath = provider.baseURL.basePath + "/chat/completions"
         authorization = "Bearer \(provider.apiKey)"
     }
 

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOSSL
+import SwitchyardConfig
 
 /// Where an upstream request goes: scheme, host and port, plus the TLS trust it needs.
 ///
@@ -27,6 +28,12 @@ public struct UpstreamOrigin: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(useTLS ? "https" : "http")://\(hostHeader)" }
+
+    /// The origin of a configured provider's base URL, with its TLS trust.
+    public init(provider: ProviderConfig) {
+        let url = provider.baseURL
+        self.init(host: url.host, port: url.port, useTLS: url.scheme == "https", trustID: provider.tls?.caFile ?? "")
+    }
 }
 
 /// TLS client contexts, built once at start-up (building one reads certificates from disk).
