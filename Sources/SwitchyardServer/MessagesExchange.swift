@@ -68,6 +68,8 @@ final class MessagesExchange: UpstreamResponseDelegate {
     private var recorded = false
     /// Set for a streaming request to an OpenAI-compatible upstream: turns its chunks into Anthropic events.
     private var streamTranslator: OpenAIStreamTranslator?
+    /// The translated request, kept to estimate its input when the upstream never reported usage.
+    private var translatedRequest: MessagesRequest?
     /// The request's `stop_sequences`, for translating an OpenAI answer's stop reason.
     private var stopSequences: [String] = []
     /// The moderation result, recorded with the usage (moderated models only).
@@ -153,6 +155,7 @@ final class MessagesExchange: UpstreamResponseDelegate {
                     body = try OpenAIRequestTranslator.translate(request, upstreamModel: route.upstreamModel, dialect: dialect)
                     stopSequences = request.root["stop_sequences"]?.arrayValue?.compactMap(\.stringValue) ?? []
                     if isStream {
+                        translatedRequest = request
                         streamTranslator = OpenAIStreamTranslator(
                             requestedModel: model, requestID: requestID, stopSequences: stopSequences)
                     }
@@ -672,6 +675,12 @@ final class MessagesExchange: UpstreamResponseDelegate {
             tokens = TokenUsage(jsonUsage)
         } else if let streamTranslator {
             tokens = TokenUsage(streamTranslator.usage)
+            if upstreamHead?.status == .ok, !streamTranslator.usageReported, tokens.input == 0,
+               let translatedRequest {
+                // Chat Completions reports usage only at the end: a stream that broke before it still had its
+                // prompt read upstream. Bill the gateway's own estimate of it (the one count_tokens gives).
+                tokens.input = TokenEstimator.estimate(translatedRequest)
+            }
         } else {
             tokens = TokenUsage(usage.usage)
             if !usage.sawMessageDelta {

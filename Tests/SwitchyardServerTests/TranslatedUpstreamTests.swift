@@ -95,6 +95,9 @@ import SwitchyardAccounts
                 let records = try await gateway.storedUsage()
                 #expect(records.count == 1)
                 #expect(records.first?.errorType != nil)
+                // No usage chunk ever came: the prompt the upstream read is billed from the gateway's estimate.
+                #expect((records.first?.usage.input ?? 0) > 0)
+                #expect(records.first?.cost.isPositive == true)
             }
         }
     }
