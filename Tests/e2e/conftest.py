@@ -9,6 +9,7 @@ and every process started here is stopped with SIGTERM (then SIGKILL) at the end
 - `gateway`: `switchyard serve` with a config whose models map to the mock's scenarios.
 - `client_key`: a key created with `switchyard keys create --json`.
 - `tls_certs`, `tls_mock`, `tls_gateway`: the same over TLS with a self-signed CA (openssl CLI).
+- `oai_mock`, `oai_gateway`, `oai_client_key`: Tests/e2e/mock_openai.py behind `kind: openai` providers (issue 3).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from e2e_support import (  # noqa: E402
-    _LOGS, MODELS, ALIASES, PROVIDER_ID, REPO, Gateway, MockServer, render_config, start_mock,
+    _LOGS, MODELS, ALIASES, PROVIDER_ID, REPO, Gateway, MockServer, openai_gateway, render_config, start_mock,
+    start_openai_mock,
 )
 
 
@@ -129,6 +131,30 @@ def tls_gateway(switchyard_bin: Path, workdir: Path, tls_mock: MockServer, tls_c
         yield gw
     finally:
         gw.stop()
+
+
+@pytest.fixture(scope="session")
+def oai_mock(workdir: Path) -> Iterator[MockServer]:
+    """Tests/e2e/mock_openai.py (OpenAI Chat Completions) on a free port, demanding its provider key."""
+    server = start_openai_mock(workdir, "mock-openai")
+    yield server
+    server.proc.stop()
+
+
+@pytest.fixture(scope="session")
+def oai_gateway(switchyard_bin: Path, workdir: Path, oai_mock: MockServer) -> Iterator[Gateway]:
+    """`switchyard serve` whose models are served by `kind: openai` providers on the OpenAI mock (issue 3)."""
+    gw = openai_gateway(switchyard_bin, workdir, "gateway-openai", oai_mock.url)
+    try:
+        gw.start()
+        yield gw
+    finally:
+        gw.stop()
+
+
+@pytest.fixture(scope="session")
+def oai_client_key(oai_gateway: Gateway) -> dict[str, Any]:
+    return oai_gateway.create_key("e2e-openai-session", credits=100.0)
 
 
 @pytest.hookimpl(hookwrapper=True)

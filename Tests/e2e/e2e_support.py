@@ -478,3 +478,99 @@ def sdk_client(base_url: str, key: str, auth: str = "x-api-key", sent: list[Sent
     kw.setdefault("timeout", 60)
     http_client = httpx2.Client(event_hooks={"request": [hook]}, timeout=kw["timeout"])
     return anthropic.Anthropic(api_key=None, auth_token=key, base_url=base_url, http_client=http_client, **kw)
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 3: an OpenAI-compatible upstream (mock_openai.py) behind `kind: openai` providers
+
+#: The provider key the gateway's config gives the OpenAI mock (through ${E2E_OPENAI_PROVIDER_KEY}); the mock
+#: demands it as `Authorization: Bearer`.
+OAI_PROVIDER_KEY = "sk-oai-e2e-provider-" + secrets.token_hex(12)
+OAI_PROVIDER_ID = "oai"
+#: A second provider on the same mock with every `openai:` dialect option changed.
+OAI_DIALECT_PROVIDER_ID = "oai-dialect"
+OAI_DIALECT_OPTIONS = ("{ max_tokens_field: max_completion_tokens, reasoning: reasoning.effort, top_k: true, "
+                       "echo_reasoning_content: true }")
+#: USD per million tokens for the OpenAI-backed models (no cache writes on Chat Completions).
+OAI_PRICE = {"input": 1.00, "output": 2.00, "cache_read": 0.50, "cache_write": 0.00}
+
+#: Gateway model id -> (provider id, upstream model = mock_openai scenario).
+OAI_MODELS: dict[str, tuple[str, str]] = {
+    "e2e/oai-text": (OAI_PROVIDER_ID, "oa-text"),
+    "e2e/oai-tools": (OAI_PROVIDER_ID, "oa-tools-parallel"),
+    "e2e/oai-reasoning": (OAI_PROVIDER_ID, "oa-reasoning"),
+    "e2e/oai-empty-args": (OAI_PROVIDER_ID, "oa-empty-args"),
+    "e2e/oai-cut": (OAI_PROVIDER_ID, "oa-cut"),
+    "e2e/oai-garbage": (OAI_PROVIDER_ID, "oa-garbage"),
+    "e2e/oai-error-400": (OAI_PROVIDER_ID, "oa-error-400"),
+    "e2e/oai-error-401": (OAI_PROVIDER_ID, "oa-error-401"),
+    "e2e/oai-error-429": (OAI_PROVIDER_ID, "oa-error-429"),
+    "e2e/oai-agent": (OAI_PROVIDER_ID, "oa-agent"),
+    "e2e/oai-dialect": (OAI_DIALECT_PROVIDER_ID, "oa-reasoning"),
+}
+#: A Claude model name as alias of the OpenAI-backed agent: Claude Code then sends thinking {type: enabled}.
+OAI_CLAUDE_NAMED_ALIAS = "claude-sonnet-4-5-20250929"
+OAI_ALIASES = {"e2e/oai-agent": [OAI_CLAUDE_NAMED_ALIAS]}
+
+
+def oai_cost_usd(input_tokens: int, output_tokens: int, cache_read: int, cache_write: int = 0) -> float:
+    return (input_tokens * OAI_PRICE["input"] + output_tokens * OAI_PRICE["output"]
+            + cache_read * OAI_PRICE["cache_read"] + cache_write * OAI_PRICE["cache_write"]) / 1_000_000
+
+
+def start_openai_mock(workdir: Path, name: str) -> MockServer:
+    """mock_openai.py on a free port, demanding OAI_PROVIDER_KEY; the same test hooks as the Anthropic mock."""
+    port_file = workdir / f"{name}.port"
+    port_file.unlink(missing_ok=True)  # never read a previous run's port
+    proc = spawn(name, [sys.executable, str(E2E_DIR / "mock_openai.py"), "--port", "0", "--port-file",
+                        str(port_file), "--require-key", OAI_PROVIDER_KEY], workdir)
+
+    def ready() -> bool:
+        if not proc.alive():
+            raise RuntimeError(f"mock {name} exited early\n{proc.tail()}")
+        return port_file.exists()
+
+    wait_for(ready, 20, f"mock {name} port file")
+    return MockServer(proc, f"http://127.0.0.1:{int(port_file.read_text())}")
+
+
+def render_openai_config(db: Path, mock_url: str) -> str:
+    """YAML for a gateway whose models are all served by `kind: openai` providers on the OpenAI mock."""
+    lines = [
+        "server:",
+        "  host: 127.0.0.1",
+        "  port: 0",
+        "storage:",
+        f"  url: {yaml_str('sqlite:' + str(db))}",
+        "providers:",
+        f"  - id: {OAI_PROVIDER_ID}",
+        "    kind: openai",
+        f"    base_url: {yaml_str(mock_url + '/v1')}",
+        "    api_key: \"${E2E_OPENAI_PROVIDER_KEY}\"",
+        f"  - id: {OAI_DIALECT_PROVIDER_ID}",
+        "    kind: openai",
+        f"    base_url: {yaml_str(mock_url + '/v1')}",
+        "    api_key: \"${E2E_OPENAI_PROVIDER_KEY}\"",
+        f"    openai: {OAI_DIALECT_OPTIONS}",
+        "models:",
+    ]
+    for mid, (provider, upstream) in OAI_MODELS.items():
+        lines.append(f"  - id: {yaml_str(mid)}")
+        if mid in OAI_ALIASES:
+            lines.append("    aliases: [" + ", ".join(yaml_str(a) for a in OAI_ALIASES[mid]) + "]")
+        lines += [
+            "    endpoints:",
+            f"      - provider: {yaml_str(provider)}",
+            f"        model: {yaml_str(upstream)}",
+            "        price: { input: %.2f, output: %.2f, cache_read: %.2f }"
+            % (OAI_PRICE["input"], OAI_PRICE["output"], OAI_PRICE["cache_read"]),
+            "        supports: [tools, thinking, images]",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def openai_gateway(bin_path: Path, workdir: Path, name: str, mock_url: str) -> Gateway:
+    """A Gateway (not started) for render_openai_config, with the OpenAI provider key in its environment."""
+    gw = Gateway(bin_path, workdir, name, render_openai_config(workdir / f"{name}.db", mock_url))
+    gw.env["E2E_OPENAI_PROVIDER_KEY"] = OAI_PROVIDER_KEY
+    return gw
