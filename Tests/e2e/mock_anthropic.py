@@ -667,14 +667,20 @@ async def main_async(args: argparse.Namespace) -> None:
     if args.tls_cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(args.tls_cert, args.tls_key)
-    server = await asyncio.start_server(mock.handle, args.host, args.port, ssl=ctx, limit=1 << 20)
+    await serve(mock.handle, args.host, args.port, args.port_file, "mock anthropic", ctx)
+
+
+async def serve(handle: Any, host: str, port: int, port_file: str | None, label: str, ctx: Any = None) -> None:
+    """Serves `handle` on host:port (0 = any free port), writes the port to `port_file`, prints the address,
+    and runs until SIGTERM/SIGINT. Shared by every mock upstream."""
+    server = await asyncio.start_server(handle, host, port, ssl=ctx, limit=1 << 20)
     port = server.sockets[0].getsockname()[1]
-    if args.port_file:
-        tmp = args.port_file + ".tmp"
+    if port_file:
+        tmp = port_file + ".tmp"
         with open(tmp, "w") as f:
             f.write(str(port))
-        os.replace(tmp, args.port_file)
-    print(f"mock anthropic listening on {'https' if ctx else 'http'}://{args.host}:{port}", flush=True)
+        os.replace(tmp, port_file)
+    print(f"{label} listening on {'https' if ctx else 'http'}://{host}:{port}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

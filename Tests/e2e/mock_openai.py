@@ -51,7 +51,6 @@ import json
 import os
 import re
 import secrets
-import signal
 import sys
 import time
 from typing import Any
@@ -59,7 +58,7 @@ from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from mock_anthropic import BadRequest, Request, read_request, reason  # noqa: E402
+from mock_anthropic import BadRequest, Request, read_request, reason, serve  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------
 # Scenario data. Tests import these constants to know what the mock sends.
@@ -734,20 +733,7 @@ class Mock:
 
 async def main_async(args: argparse.Namespace) -> None:
     mock = Mock(args.require_key, args.pause_ms / 1000.0)
-    server = await asyncio.start_server(mock.handle, args.host, args.port, limit=1 << 20)
-    port = server.sockets[0].getsockname()[1]
-    if args.port_file:
-        tmp = args.port_file + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(str(port))
-        os.replace(tmp, args.port_file)
-    print(f"mock openai listening on http://{args.host}:{port}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    async with server:
-        await stop.wait()
+    await serve(mock.handle, args.host, args.port, args.port_file, "mock openai")
 
 
 def main() -> None:
