@@ -183,6 +183,9 @@ final class MessagesExchange: UpstreamResponseDelegate {
         if let allowed = snapshot.models, !allowed.contains(route.modelID), !allowed.contains(requestedModel) {
             return reject(.permission("This API key may not use the model '\(requestedModel)'."))
         }
+        if kind == .messages, snapshot.balance <= .zero {
+            return reject(.billing("This API key has no credits left (balance \(snapshot.balance.usdString) USD). Add credits to continue."))
+        }
         if kind == .messages, route.moderated, let root {
             let input = ModerationInput(request: root)
             switch runtime.moderator {
@@ -220,11 +223,8 @@ final class MessagesExchange: UpstreamResponseDelegate {
         reject(.permission("The input was flagged by moderation: \(verdict.reason) matched in \(verdict.location)."))
     }
 
-    /// The last checks before the upstream call: credits, rate limits, a servable provider.
+    /// The last checks before the upstream call: rate limits (which count the request), a servable provider.
     private func admit(_ snapshot: KeySnapshot, route: PreparedRoute, body: [UInt8]) {
-        if kind == .messages, snapshot.balance <= .zero {
-            return reject(.billing("This API key has no credits left (balance \(snapshot.balance.usdString) USD). Add credits to continue."))
-        }
         if kind == .messages, snapshot.rpm != nil || snapshot.tpm != nil {
             let decision = runtime.rateLimiter.admit(keyID: snapshot.id, rpm: snapshot.rpm, tpm: snapshot.tpm)
             rateLimits = decision
