@@ -574,3 +574,34 @@ def openai_gateway(bin_path: Path, workdir: Path, name: str, mock_url: str) -> G
     gw = Gateway(bin_path, workdir, name, render_openai_config(workdir / f"{name}.db", mock_url))
     gw.env["E2E_OPENAI_PROVIDER_KEY"] = OAI_PROVIDER_KEY
     return gw
+
+
+# Shared by the SDK test files.
+
+def wait_records(gateway: Gateway, key_id: str, n: int, timeout: float = 10) -> list[dict[str, Any]]:
+    return wait_for(lambda: (lambda recs: recs if len(recs) >= n else None)(gateway.usage_records(key_id)),
+                    timeout, f"{n} usage record(s) for key {key_id}", interval=0.2)
+
+
+def wait_credits(gateway: Gateway, key_id: str, expected: float, timeout: float = 5) -> None:
+    last: list[float] = []
+
+    def ok() -> bool:
+        last.append(gateway.key_credits(key_id))
+        return abs(last[-1] - expected) < 1e-9
+
+    try:
+        wait_for(ok, timeout, "credits", interval=0.2)
+    except TimeoutError:
+        raise AssertionError(f"credits of {key_id}: expected {expected!r}, last seen {last[-1:]}") from None
+
+
+def gateway_post(gateway: Gateway, key: str, body: bytes | dict[str, Any], path: str = "/v1/messages",
+                 headers: dict[str, str] | None = None, timeout: float = 60) -> Any:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    h = {"x-api-key": key, "anthropic-version": "2023-06-01", "content-type": "application/json", **(headers or {})}
+    return http_request(gateway.url + path, "POST", data, h, timeout=timeout)
+
+
+def header(entry: dict[str, Any], name: str) -> list[str]:
+    return [v for k, v in entry["headers"] if k.lower() == name.lower()]

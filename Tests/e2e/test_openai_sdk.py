@@ -19,7 +19,8 @@ import pytest
 import mock_openai as O
 from e2e_support import (
     E2E_DIR, OAI_DIALECT_PROVIDER_ID, OAI_PROVIDER_ID, OAI_PROVIDER_KEY, PROVIDER_KEY, Gateway, MockServer,
-    SentRequest, http_request, oai_cost_usd, parse_sse, record_cost, record_tokens, sdk_client, wait_for,
+    SentRequest, gateway_post, header, http_request, oai_cost_usd, parse_sse, record_cost, record_tokens, sdk_client,
+    wait_credits, wait_records,
 )
 
 USER = [{"role": "user", "content": "hello"}]
@@ -63,10 +64,6 @@ def sent_body(call: dict[str, Any]) -> dict[str, Any]:
     return json.loads(base64.b64decode(call["body_b64"]))
 
 
-def header(entry: dict[str, Any], name: str) -> list[str]:
-    return [v for k, v in entry["headers"] if k.lower() == name.lower()]
-
-
 def text_of(content: Any) -> str:
     """A Chat Completions message's text: a string, or its text parts joined."""
     if isinstance(content, str):
@@ -74,13 +71,6 @@ def text_of(content: Any) -> str:
     if isinstance(content, list):
         return "\n\n".join(p["text"] for p in content if p.get("type") == "text")
     return ""
-
-
-def gateway_post(gateway: Gateway, key: str, body: bytes | dict[str, Any], path: str = "/v1/messages",
-                 headers: dict[str, str] | None = None, timeout: float = 60) -> Any:
-    data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    h = {"x-api-key": key, "anthropic-version": "2023-06-01", "content-type": "application/json", **(headers or {})}
-    return http_request(gateway.url + path, "POST", data, h, timeout=timeout)
 
 
 def assert_error_shape(headers: dict[str, str], body: Any, etype: str | tuple[str, ...]) -> None:
@@ -526,24 +516,6 @@ def test_recorded_claude_code_requests_translate(oai_gateway: Gateway, oai_clien
 
 # ---------------------------------------------------------------------------------------------
 # Broken upstream streams
-
-
-def wait_records(gateway: Gateway, key_id: str, n: int, timeout: float = 10) -> list[dict[str, Any]]:
-    return wait_for(lambda: (lambda recs: recs if len(recs) >= n else None)(gateway.usage_records(key_id)),
-                    timeout, f"{n} usage record(s) for key {key_id}", interval=0.2)
-
-
-def wait_credits(gateway: Gateway, key_id: str, expected: float, timeout: float = 5) -> None:
-    last: list[float] = []
-
-    def ok() -> bool:
-        last.append(gateway.key_credits(key_id))
-        return abs(last[-1] - expected) < 1e-9
-
-    try:
-        wait_for(ok, timeout, "credits", interval=0.2)
-    except TimeoutError:
-        raise AssertionError(f"credits of {key_id}: expected {expected!r}, last seen {last[-1:]}") from None
 
 
 BROKEN = [("e2e/oai-cut", O.CUT_PIECES[:O.CUT_AFTER]), ("e2e/oai-garbage", O.GARBAGE_PIECES[:1])]

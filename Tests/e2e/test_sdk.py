@@ -17,7 +17,8 @@ import pytest
 import mock_anthropic as M
 from e2e_support import (
     PROVIDER_ID, PROVIDER_KEY, Gateway, MockServer, SentRequest, cost_usd, http_request, json_member_span,
-    parse_sse, record_cost, record_tokens, scenario_cost, sdk_client, wait_for,
+    gateway_post, header, parse_sse, record_cost, record_tokens, scenario_cost, sdk_client, wait_credits, wait_for,
+    wait_records,
 )
 
 USER = [{"role": "user", "content": "hello"}]
@@ -40,20 +41,9 @@ def one_upstream_call(mock: MockServer, mark: int) -> dict[str, Any]:
     return calls[0]
 
 
-def header(entry: dict[str, Any], name: str) -> list[str]:
-    return [v for k, v in entry["headers"] if k.lower() == name.lower()]
-
-
 def raw_body(entry: dict[str, Any]) -> bytes:
     import base64
     return base64.b64decode(entry["body_b64"])
-
-
-def gateway_post(gateway: Gateway, key: str, body: bytes | dict[str, Any], path: str = "/v1/messages",
-                 headers: dict[str, str] | None = None, timeout: float = 60) -> Any:
-    data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    h = {"x-api-key": key, "anthropic-version": "2023-06-01", "content-type": "application/json", **(headers or {})}
-    return http_request(gateway.url + path, "POST", data, h, timeout=timeout)
 
 
 def assert_error_shape(status: int, headers: dict[str, str], body: Any, etype: str | tuple[str, ...]) -> None:
@@ -393,24 +383,6 @@ def test_no_credits_is_402_without_retry(gateway: Gateway, mock: MockServer) -> 
 
 # ---------------------------------------------------------------------------------------------
 # Billing
-
-
-def wait_records(gateway: Gateway, key_id: str, n: int, timeout: float = 10) -> list[dict[str, Any]]:
-    return wait_for(lambda: (lambda recs: recs if len(recs) >= n else None)(gateway.usage_records(key_id)),
-                    timeout, f"{n} usage record(s) for key {key_id}", interval=0.2)
-
-
-def wait_credits(gateway: Gateway, key_id: str, expected: float, timeout: float = 5) -> None:
-    last: list[float] = []
-
-    def ok() -> bool:
-        last.append(gateway.key_credits(key_id))
-        return abs(last[-1] - expected) < 1e-9
-
-    try:
-        wait_for(ok, timeout, "credits", interval=0.2)
-    except TimeoutError:
-        raise AssertionError(f"credits of {key_id}: expected {expected!r}, last seen {last[-1:]}") from None
 
 
 def test_usage_recorded_and_credits_deducted(gateway: Gateway, mock: MockServer) -> None:
