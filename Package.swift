@@ -94,7 +94,7 @@ let package = Package(
         // Model id / alias -> endpoints.
         .target(
             name: "SwitchyardRouting",
-            dependencies: ["SwitchyardConfig", "SwitchyardAccounts"],
+            dependencies: ["SwitchyardMessages", "SwitchyardConfig", "SwitchyardAccounts"],
             swiftSettings: swiftSettings
         ),
         // The gateway: NIO data path for /v1/messages, Hummingbird for everything else, billing, services.
@@ -146,6 +146,7 @@ let package = Package(
         ),
         .testTarget(name: "SwitchyardConfigTests", dependencies: ["SwitchyardConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "SwitchyardAccountsTests", dependencies: ["SwitchyardAccounts"], swiftSettings: swiftSettings),
+        .testTarget(name: "SwitchyardRoutingTests", dependencies: ["SwitchyardRouting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SwitchyardStoreSQLTests",
             dependencies: ["SwitchyardStoreSQL", "SwitchyardAccounts"],
@@ -155,7 +156,7 @@ let package = Package(
             name: "SwitchyardServerTests",
             dependencies: [
                 "SwitchyardServer", "SwitchyardStoreSQL", "SwitchyardConfig", "SwitchyardAccounts",
-                "SwitchyardMessages", "SwitchyardEventStream",
+                "SwitchyardMessages", "SwitchyardEventStream", "SwitchyardRouting",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

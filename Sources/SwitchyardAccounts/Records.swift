@@ -94,6 +94,8 @@ public struct UsageRecord: Sendable, Equatable {
     public var errorType: String?
     /// The moderation result for a moderated model: `clean`, or `flagged: <reason> at <location>`; else `nil`.
     public var moderation: String?
+    /// Every upstream attempt, in order: which endpoint was tried and how it ended. Empty when no upstream was called.
+    public var attempts: [UpstreamAttempt]
     /// When the request was received.
     public var createdAt: Date
 
@@ -101,9 +103,10 @@ public struct UsageRecord: Sendable, Equatable {
     public init(
         id: String, keyID: String, model: String, provider: String, upstreamModel: String,
         usage: TokenUsage, cost: Money, status: Int, latencyMs: Int, ttftMs: Int? = nil, stream: Bool,
-        errorType: String? = nil, moderation: String? = nil, createdAt: Date
+        errorType: String? = nil, moderation: String? = nil, attempts: [UpstreamAttempt] = [], createdAt: Date
     ) {
         self.moderation = moderation
+        self.attempts = attempts
         self.id = id
         self.keyID = keyID
         self.model = model

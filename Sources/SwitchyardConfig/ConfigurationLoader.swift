@@ -143,7 +143,9 @@ struct ConfigurationReader {
 
     // MARK: - Sections
 
-    static let topLevelKeys = ["server", "storage", "admin", "timeouts", "providers", "models", "moderation"]
+    static let topLevelKeys = [
+        "server", "storage", "admin", "timeouts", "circuit_breaker", "providers", "models", "moderation",
+    ]
     static let serverKeys = ["host", "port", "max_body_bytes", "shutdown_grace_s"]
     static let timeoutKeys = ["connect_s", "first_byte_s", "idle_s", "total_s"]
     static let providerKeys = ["id", "kind", "base_url", "api_key", "tls", "timeouts", "openai"]
@@ -162,6 +164,7 @@ struct ConfigurationReader {
         configuration.storage = self.readStorage(top, "storage")
         configuration.admin = self.readAdmin(top, "admin")
         configuration.timeouts = self.readTimeouts(top, "timeouts")
+        configuration.circuitBreaker = self.readCircuitBreaker(top, "circuit_breaker")
         configuration.moderation = self.readModeration(top, "moderation")
         configuration.providers = self.readProviders(top, "providers")
         configuration.models = self.readModels(
@@ -208,6 +211,16 @@ struct ConfigurationReader {
     private mutating func readTimeouts(_ parent: Fields, _ key: String) -> Timeouts {
         let overrides = self.readTimeoutOverrides(parent, key)
         return Timeouts().applying(overrides)
+    }
+
+    private mutating func readCircuitBreaker(_ parent: Fields, _ key: String) -> CircuitBreakerSettings {
+        var settings = CircuitBreakerSettings()
+        guard let fields = self.fields(parent, key, allowed: ["failures", "cooldown_s"]) else { return settings }
+        if let failures = self.integer(fields, "failures", in: 1...1_000_000, rangeMessage: "must be at least 1") {
+            settings.failures = failures
+        }
+        if let cooldown = self.number(fields, "cooldown_s") { settings.cooldown = cooldown }
+        return settings
     }
 
     private mutating func readTimeoutOverrides(_ parent: Fields, _ key: String) -> TimeoutOverrides? {

@@ -12,6 +12,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var admin: AdminSettings
     /// Upstream timeouts (`timeouts`). Default: connect 10 s, first byte 120 s, idle 120 s, total 900 s.
     public var timeouts: Timeouts
+    /// When an endpoint that keeps failing is skipped (`circuit_breaker`). Default: 5 failures, 30 s cool-down.
+    public var circuitBreaker: CircuitBreakerSettings
     /// The upstream providers (`providers`), ids unique. Default none.
     public var providers: [ProviderConfig]
     /// The model catalog (`models`), ids and aliases unique across all models. Default none.
@@ -30,6 +32,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
         storage: StorageSettings = StorageSettings(),
         admin: AdminSettings = AdminSettings(),
         timeouts: Timeouts = Timeouts(),
+        circuitBreaker: CircuitBreakerSettings = CircuitBreakerSettings(),
         providers: [ProviderConfig] = [],
         models: [ModelConfig] = [],
         moderation: ModerationSettings? = nil
@@ -38,6 +41,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
         self.storage = storage
         self.admin = admin
         self.timeouts = timeouts
+        self.circuitBreaker = circuitBreaker
         self.providers = providers
         self.models = models
         self.moderation = moderation

@@ -30,6 +30,9 @@ public struct MessagesRequest: Sendable {
     public let usesImages: Bool
     /// Whether any document block appears (also inside tool results).
     public let usesDocuments: Bool
+    /// Whether a `thinking` block in the history has an empty `signature` (one that a translated upstream made):
+    /// Anthropic rejects those, so ``anthropicBody(model:)`` leaves them out.
+    public let hasUnsignedThinking: Bool
     /// The whole parsed body.
     public let root: JSONObject
     /// The original body bytes.
@@ -68,7 +71,8 @@ public struct MessagesRequest: Sendable {
         return MessagesRequest(
             model: model, maxTokens: maxTokens, stream: stream, fallbackModels: fallbackModels,
             providerPreferences: providerPreferences, thinking: thinking, usesTools: checker.usesTools,
-            usesImages: checker.usesImages, usesDocuments: checker.usesDocuments, root: root,
+            usesImages: checker.usesImages, usesDocuments: checker.usesDocuments,
+            hasUnsignedThinking: checker.hasUnsignedThinking, root: root,
             body: parsed.bytes, spans: parsed.spans
         )
     }
@@ -84,5 +88,39 @@ public struct MessagesRequest: Sendable {
     /// If the body repeats a top-level key, every `model` is replaced and every `models`/`provider` removed.
     public func forwardedBody(model upstreamModel: String) -> [UInt8] {
         ParsedBody(bytes: body, root: root, spans: spans).forwardedBody(model: upstreamModel)
+    }
+
+    /// The body for an Anthropic upstream: ``forwardedBody(model:)``, except that when the history holds thinking
+    /// blocks without a signature (made by a translated upstream earlier in the conversation), those blocks are
+    /// dropped and the body is written anew from the parsed value (same members and order, compact spacing).
+    public func anthropicBody(model upstreamModel: String) -> [UInt8] {
+        guard hasUnsignedThinking else { return forwardedBody(model: upstreamModel) }
+        var members: [(key: String, value: JSONValue)] = []
+        for member in root.members {
+            switch member.key {
+            case "models", "provider":
+                continue
+            case "model":
+                members.append((member.key, .string(upstreamModel)))
+            case "messages":
+                members.append((member.key, Self.droppingUnsignedThinking(member.value)))
+            default:
+                members.append(member)
+            }
+        }
+        return JSONValue.object(JSONObject(members)).jsonBytes
+    }
+
+    private static func droppingUnsignedThinking(_ messages: JSONValue) -> JSONValue {
+        guard let list = messages.arrayValue else { return messages }
+        return .array(list.map { message in
+            guard var object = message.objectValue, let content = object["content"]?.arrayValue else { return message }
+            let kept = content.filter { block in
+                !(block["type"]?.stringValue == "thinking" && block["signature"]?.stringValue?.isEmpty == true)
+            }
+            guard kept.count != content.count else { return message }
+            object.members = object.members.map { $0.key == "content" ? ($0.key, .array(kept)) : $0 }
+            return .object(object)
+        })
     }
 }

@@ -91,6 +91,7 @@ struct RequestChecker {
     var usesTools = false
     var usesImages = false
     var usesDocuments = false
+    var hasUnsignedThinking = false
 
     // MARK: Field helpers
 
@@ -238,7 +239,7 @@ struct RequestChecker {
             _ = try optionalBool(block, "is_error", path)
         case "thinking":
             _ = try requiredString(block, "thinking", path)
-            _ = try requiredString(block, "signature", path)
+            if try requiredString(block, "signature", path).isEmpty { hasUnsignedThinking = true }
         case "redacted_thinking":
             _ = try requiredString(block, "data", path)
         default:

@@ -84,6 +84,17 @@ public enum UpstreamErrorMapping {
         }
     }
 
+    /// Whether an upstream error status is the endpoint's trouble, so that another endpoint may serve the request:
+    /// its credentials (401, 403), an unknown model or path (404), timeouts (408, 504), rate limits (429), overload
+    /// (529) and every 5xx. Other 4xx (400, 413, 422, …) are about the request itself and go back to the client.
+    public static func isRetryable(status: Int) -> Bool {
+        switch status {
+        case 401, 403, 404, 408, 429: true
+        case 500...: true
+        default: false
+        }
+    }
+
     /// A printable excerpt of a non-JSON error body (at most 200 characters).
     static func snippet(_ body: [UInt8]) -> String {
         let text = String(decoding: body.prefix(200), as: UTF8.self)

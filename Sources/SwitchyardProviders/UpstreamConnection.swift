@@ -15,7 +15,7 @@ public protocol UpstreamResponseDelegate: AnyObject {
 
 /// Why an upstream exchange failed at the connection level.
 public struct UpstreamConnectionError: Error, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable { case connect, closedEarly, io }
+    public enum Kind: Sendable { case connect, connectTimeout, closedEarly, io }
     public var kind: Kind
     public var detail: String
     /// True when nothing of the response had arrived yet.
@@ -24,6 +24,7 @@ public struct UpstreamConnectionError: Error, Sendable, CustomStringConvertible 
     public var description: String {
         switch kind {
         case .connect: "could not connect: \(detail)"
+        case .connectTimeout: "could not connect within the connect time limit"
         case .closedEarly: "upstream closed the connection before the answer was complete"
         case .io: "upstream connection error: \(detail)"
         }

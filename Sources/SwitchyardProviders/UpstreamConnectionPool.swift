@@ -134,7 +134,14 @@ public final class UpstreamConnectionPool {
                     callback(.failure(.init(kind: .connect, detail: "\(error)", beforeResponseHead: true)))
                 }
             case .failure(let error):
-                callback(.failure(.init(kind: .connect, detail: "\(error)", beforeResponseHead: true)))
+                var timedOut = false
+                var detail = "\(error)"
+                if let error = error as? ChannelError, case .connectTimeout = error { timedOut = true }
+                if let error = error as? NIOConnectionError, let first = error.connectionErrors.first {
+                    detail = "\(first.error)"  // the OS's reason, without NIO's list of targets
+                }
+                callback(.failure(.init(
+                    kind: timedOut ? .connectTimeout : .connect, detail: detail, beforeResponseHead: true)))
             }
         }
     }

@@ -52,7 +52,9 @@ public struct ColdRoutes: Sendable {
             }
         }
         router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: metricsText())))
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(bytes: metricsText() + EndpointHealthMetrics.text(runtime: runtime))))
         }
         let models = ModelsRoute(runtime: runtime)
         router.get("/v1/models") { request, _ in try await models.list(request) }

@@ -8,18 +8,29 @@ import SwitchyardProviders
 import SwitchyardRouting
 import SwitchyardTranslation
 
-/// One model's route as the data path uses it: everything a request needs, resolved at start-up.
-struct PreparedRoute: Sendable {
+/// One endpoint of one model as the data path uses it: everything an attempt needs, resolved at start-up.
+struct PreparedRoute: RoutableEndpoint {
     let modelID: String
     let providerID: String
     let providerKind: ProviderKind
     let upstreamModel: String
+    /// The configured price, for `provider.sort` and `provider.max_price`.
+    let price: Price
+    /// The same price for billing.
     let prices: TokenPrices
+    let supports: Set<Capability>
+    let healthKey: EndpointKey
     /// How the upstream is spoken to; nil for a provider kind this release cannot serve.
     let upstream: PreparedUpstream?
     let timeouts: EffectiveTimeouts
+}
+
+/// A model of the catalog as the data path uses it: its endpoints in configuration order.
+struct PreparedModel: Sendable {
+    let id: String
     /// Whether the model's inputs are moderated before any upstream call.
     let moderated: Bool
+    let endpoints: [PreparedRoute]
 }
 
 /// An upstream and its wire dialect.
@@ -85,7 +96,10 @@ public struct GatewayRuntime: Sendable {
     public let logger: Logger
     /// Per-key RPM/TPM limits (issue #5).
     public let rateLimiter: RateLimiter
-    let routes: [String: PreparedRoute]
+    /// Models by id and by alias.
+    let models: [String: PreparedModel]
+    /// Circuit breakers and moving latency/throughput figures, per endpoint, shared by every event loop.
+    public let health: EndpointHealthBoard
     let tls: UpstreamTLSContexts
     let metrics: GatewayMetrics
     /// The configured moderation checker, or nil when none is configured.
@@ -121,42 +135,51 @@ public struct GatewayRuntime: Sendable {
             providers[provider.id] = provider
         }
         self.tls = tls
-        var routes: [String: PreparedRoute] = [:]
+        health = EndpointHealthBoard(
+            policy: CircuitBreakerPolicy(
+                failureThreshold: configuration.circuitBreaker.failures,
+                cooldown: configuration.circuitBreaker.cooldown),
+            now: { Date().timeIntervalSince1970 })
+        var models: [String: PreparedModel] = [:]
         var shortest = min(configuration.timeouts.connect, configuration.timeouts.firstByte,
                            configuration.timeouts.idle, configuration.timeouts.total)
         for model in configuration.models {
-            guard let endpoint = model.endpoints.first, let provider = providers[endpoint.provider] else {
-                continue
+            var endpoints: [PreparedRoute] = []
+            for endpoint in model.endpoints {
+                guard let provider = providers[endpoint.provider] else { continue }
+                let upstream: PreparedUpstream? = switch provider.kind {
+                case .anthropic: .anthropic(AnthropicUpstream(provider: provider))
+                case .openai: .openAI(OpenAIUpstream(provider: provider),
+                                      OpenAIDialect(options: provider.openAI, supports: endpoint.supports))
+                default: nil
+                }
+                for value in [provider.timeouts?.firstByte, provider.timeouts?.idle, provider.timeouts?.total] {
+                    if let value { shortest = min(shortest, value) }
+                }
+                endpoints.append(PreparedRoute(
+                    modelID: model.id,
+                    providerID: provider.id,
+                    providerKind: provider.kind,
+                    upstreamModel: endpoint.model,
+                    price: endpoint.price,
+                    prices: TokenPrices(
+                        input: endpoint.price.input, output: endpoint.price.output,
+                        cacheRead: endpoint.price.cacheRead, cacheWrite: endpoint.price.cacheWrite),
+                    supports: endpoint.supports,
+                    healthKey: EndpointKey(providerID: provider.id, upstreamModel: endpoint.model),
+                    upstream: upstream,
+                    timeouts: EffectiveTimeouts(global: configuration.timeouts, override: provider.timeouts)))
             }
-            let upstream: PreparedUpstream? = switch provider.kind {
-            case .anthropic: .anthropic(AnthropicUpstream(provider: provider))
-            case .openai: .openAI(OpenAIUpstream(provider: provider),
-                                  OpenAIDialect(options: provider.openAI, supports: endpoint.supports))
-            default: nil
-            }
-            let timeouts = EffectiveTimeouts(global: configuration.timeouts, override: provider.timeouts)
-            for value in [provider.timeouts?.firstByte, provider.timeouts?.idle, provider.timeouts?.total] {
-                if let value { shortest = min(shortest, value) }
-            }
-            let route = PreparedRoute(
-                modelID: model.id,
-                providerID: provider.id,
-                providerKind: provider.kind,
-                upstreamModel: endpoint.model,
-                prices: TokenPrices(
-                    input: endpoint.price.input, output: endpoint.price.output,
-                    cacheRead: endpoint.price.cacheRead, cacheWrite: endpoint.price.cacheWrite),
-                upstream: upstream,
-                timeouts: timeouts,
-                moderated: model.moderation)
-            for name in [model.id] + model.aliases where routes[name] == nil {
-                routes[name] = route
+            guard !endpoints.isEmpty else { continue }
+            let prepared = PreparedModel(id: model.id, moderated: model.moderation, endpoints: endpoints)
+            for name in [model.id] + model.aliases where models[name] == nil {
+                models[name] = prepared
             }
         }
-        self.routes = routes
+        self.models = models
         // Timeouts are checked by a per-exchange ticker: a quarter of the shortest one, between 50 ms and 1 s.
         tick = .fromSeconds(Swift.max(0.05, Swift.min(1.0, shortest / 4)))
     }
 
-    func route(for model: String) -> PreparedRoute? { routes[model] }
+    func model(named name: String) -> PreparedModel? { models[name] }
 }

@@ -8,30 +8,48 @@ import SwitchyardEventStream
 import SwitchyardMessages
 import SwitchyardModeration
 import SwitchyardProviders
-import SwitchyardTranslation
 import SwitchyardRouting
+import SwitchyardTranslation
 
 /// One `/v1/messages` (or `/v1/messages/count_tokens`) request, from the collected client body to the last byte
 /// of the answer, on the client connection's event loop.
 ///
-/// Order of work: authenticate (from memory) → validate → route → check credits → send upstream on a pooled
-/// connection → relay. Streams are relayed chunk by chunk as they arrive and parsed only to read usage; JSON answers
-/// are read whole (bounded), checked and sent with one flush. Whatever happens — success, upstream error, upstream
-/// cut, timeout, client gone — ``finish(status:errorType:)`` records the usage exactly once.
+/// Order of work: authenticate (from memory) → validate → resolve the model and its fallbacks → permission →
+/// credits → plan the endpoints (request preferences, circuits) → moderation → rate limits → attempts.
+///
+/// Attempts: the planned endpoints are tried in order. A retryable failure (connect error, timeout, upstream 401,
+/// 403, 404, 408, 429, 5xx, 529, an invalid answer, a stream that breaks before its first content event) moves to
+/// the next endpoint as long as nothing of an answer has reached the client; after that it becomes an SSE `error`
+/// event. A stream is held back until its first content event (`content_block_*`, `message_delta`,
+/// `message_stop`), so an upstream that opens a stream and then fails is still retried elsewhere.
+///
+/// Whatever happens — success, upstream error, upstream cut, timeout, client gone — ``finish(status:errorType:)``
+/// records the usage, with every attempt, exactly once; only the attempt that answered is billed.
 final class MessagesExchange: UpstreamResponseDelegate {
     enum Kind { case messages, countTokens }
 
     private enum Phase {
         case starting
         case waitingForUpstream
+        /// A 200 event stream whose first content event has not arrived: held back, still retryable.
+        case openingStream
         case relayingStream
         case bufferingBody
         case finished
     }
 
+    /// How an attempt ended, for the endpoint's health.
+    private enum Verdict {
+        case success(latency: Double?, throughput: Double?)
+        case failure
+        case abandoned
+    }
+
     /// The largest upstream JSON answer the gateway reads; an error body is cut off much earlier.
     private static let maxAnswerBytes = 64 << 20
     private static let maxErrorBytes = 64 << 10
+    /// The most stream bytes held back before the first content event.
+    private static let maxOpeningBytes = 1 << 20
 
     private let kind: Kind
     private let clientHead: HTTPRequestHead
@@ -43,39 +61,64 @@ final class MessagesExchange: UpstreamResponseDelegate {
     let requestID = RequestID.make()
     private let startedAt = NIODeadline.now()
 
+    // Request state.
     private var phase = Phase.starting
     private var key: KeySnapshot?
-    private var route: PreparedRoute?
     private var requestedModel = ""
     private var isStream = false
+    private var messagesRequest: MessagesRequest?
+    private var countRequest: CountTokensRequest?
+    /// The endpoints to try, in order, and the next one's index.
+    private var plan: [PreparedRoute] = []
+    private var nextAttempt = 0
+    private var attempts: [UpstreamAttempt] = []
+    /// The last retryable failure, answered when no endpoint is left.
+    private var lastFailure: (error: APIError, headers: HTTPHeaders)?
+    /// Why an endpoint could not be given the request at all (a translator refusal), answered if none could.
+    private var refusal: APIError?
+    /// The current (or last) attempt's endpoint: the one named in headers and billed.
+    private var route: PreparedRoute?
     /// The client's response head is written: from here on, failures are SSE `error` events.
     private var committed = false
-    private var upstream: UpstreamConnection?
-    private var forwardedBody: ByteBuffer?
-    private var resentOnFreshConnection = false
-    private var upstreamHead: HTTPResponseHead?
-    private var answer: ByteBuffer?
-    private var parser = ServerSentEventParser()
-    private var usage = StreamUsageAccumulator()
-    private var jsonUsage: Usage?
-    private var deltaEvents = 0
-    private var sawUpstreamErrorEvent = false
+    /// Part of an upstream answer reached the client: no other endpoint may be tried.
+    private var relayedContent = false
+    private var recorded = false
     private var firstTokenAt: NIODeadline?
-    private var lastUpstreamActivity = NIODeadline.now()
     private var lastClientWrite = NIODeadline.now()
     private var ticker: Scheduled<Void>?
     private var readingPaused = false
-    private var recorded = false
-    /// Set for a streaming request to an OpenAI-compatible upstream: turns its chunks into Anthropic events.
-    private var streamTranslator: OpenAIStreamTranslator?
-    /// The translated request, kept to estimate its input when the upstream never reported usage.
-    private var translatedRequest: MessagesRequest?
     /// The request's `stop_sequences`, for translating an OpenAI answer's stop reason.
     private var stopSequences: [String] = []
     /// The moderation result, recorded with the usage (moderated models only).
     private var moderationResult: String?
     /// The key's rate-limit figures at admission, sent as `anthropic-ratelimit-*` headers (limited keys only).
     private var rateLimits: RateLimiter.Decision?
+
+    // Attempt state, reset by `beginAttempt`.
+    private var attemptGeneration = 0
+    private var attemptOpen = false
+    private var attemptStartedAt = NIODeadline.now()
+    private var upstream: UpstreamConnection?
+    private var forwardedBody: ByteBuffer?
+    private var resentOnFreshConnection = false
+    private var upstreamHead: HTTPResponseHead?
+    private var headAt: NIODeadline?
+    private var answer: ByteBuffer?
+    private var parser = ServerSentEventParser()
+    private var usage = StreamUsageAccumulator()
+    private var jsonUsage: Usage?
+    private var deltaEvents = 0
+    private var sawUpstreamErrorEvent = false
+    private var lastUpstreamActivity = NIODeadline.now()
+    /// Stream bytes held back while the stream is opening.
+    private var pending: ByteBuffer?
+    /// Set by `observe` while opening: the first content event arrived.
+    private var streamOpened = false
+    /// Set by `observe` while opening: the upstream sent an `error` event, or events out of order.
+    private var openingFailure: (outcome: String, error: APIError, retryable: Bool)?
+    private var firstEventAt: NIODeadline?
+    /// Set for a streaming request to an OpenAI-compatible upstream: turns its chunks into Anthropic events.
+    private var streamTranslator: OpenAIStreamTranslator?
 
     init(
         kind: Kind, head: HTTPRequestHead, body: ByteBuffer, query: Substring?,
@@ -138,40 +181,31 @@ final class MessagesExchange: UpstreamResponseDelegate {
         if snapshot.disabled {
             return reject(.authentication("This API key is disabled."))
         }
-        let model: String
-        let body: [UInt8]
-        var root: JSONObject?
+        let names: [String]
+        let features: RequestFeatures
+        let preferences: RoutingPreferences
         do {
             switch kind {
             case .messages:
                 let request = try clientBody.withUnsafeReadableBytes { try MessagesRequest.parse($0) }
-                model = request.model
+                requestedModel = request.model
                 isStream = request.stream
-                requestedModel = model
-                root = request.root
-                guard let route = resolve(model) else { return }
-                switch route.upstream {
-                case .openAI(_, let dialect):
-                    body = try OpenAIRequestTranslator.translate(request, upstreamModel: route.upstreamModel, dialect: dialect)
-                    stopSequences = request.root["stop_sequences"]?.arrayValue?.compactMap(\.stringValue) ?? []
-                    if isStream {
-                        translatedRequest = request
-                        streamTranslator = OpenAIStreamTranslator(
-                            requestedModel: model, requestID: requestID, stopSequences: stopSequences)
-                    }
-                case .anthropic, nil:
-                    body = request.forwardedBody(model: route.upstreamModel)
-                }
+                names = [request.model] + request.fallbackModels
+                features = Self.features(
+                    tools: request.usesTools, thinking: request.thinking, images: request.usesImages,
+                    documents: request.usesDocuments)
+                preferences = try RoutingPreferences.parse(request.providerPreferences)
+                stopSequences = request.root["stop_sequences"]?.arrayValue?.compactMap(\.stringValue) ?? []
+                messagesRequest = request
             case .countTokens:
                 let request = try clientBody.withUnsafeReadableBytes { try CountTokensRequest.parse($0) }
-                model = request.model
-                requestedModel = model
-                guard let route = resolve(model) else { return }
-                if case .openAI = route.upstream {
-                    // OpenAI-compatible APIs cannot count: a local estimate that errs high (never billed).
-                    return answerLocally(json: #"{"input_tokens":"# + String(TokenEstimator.estimate(request)) + "}")
-                }
-                body = request.forwardedBody(model: route.upstreamModel)
+                requestedModel = request.model
+                names = [request.model] + request.fallbackModels
+                features = Self.features(
+                    tools: request.usesTools, thinking: request.thinking, images: request.usesImages,
+                    documents: request.usesDocuments)
+                preferences = try RoutingPreferences.parse(request.providerPreferences)
+                countRequest = request
             }
         } catch let error as InvalidRequest {
             runtime.logger.info("rejected request", metadata: ["request.id": "\(requestID)", "reason": "\(error.message)"])
@@ -179,19 +213,38 @@ final class MessagesExchange: UpstreamResponseDelegate {
         } catch {
             return reject(.invalidRequest("\(error)"))
         }
-        guard let route else { return }
-        if let allowed = snapshot.models, !allowed.contains(route.modelID), !allowed.contains(requestedModel) {
-            return reject(.permission("This API key may not use the model '\(requestedModel)'."))
+        clientBody = ByteBuffer()  // parsed: the original is no longer needed
+
+        var models: [PreparedModel] = []
+        for (index, name) in names.enumerated() {
+            guard let model = runtime.model(named: name) else {
+                let known = runtime.catalog.knownNames(limit: 12).joined(separator: ", ")
+                let field = index == 0 ? "model" : "models.\(index - 1)"
+                return reject(.invalidRequest("\(field): unknown model '\(name)'. This gateway serves: \(known)."))
+            }
+            if let allowed = snapshot.models, !allowed.contains(model.id), !allowed.contains(name) {
+                return reject(.permission("This API key may not use the model '\(name)'."))
+            }
+            if !models.contains(where: { $0.id == model.id }) { models.append(model) }
         }
         if kind == .messages, snapshot.balance <= .zero {
             return reject(.billing("This API key has no credits left (balance \(snapshot.balance.usdString) USD). Add credits to continue."))
         }
-        if kind == .messages, route.moderated, let root {
+        let planned = RoutePlanner.plan(
+            models: models.map(\.endpoints), features: features, preferences: preferences, health: runtime.health)
+        guard !planned.attempts.isEmpty else {
+            var headers = HTTPHeaders()
+            if let seconds = planned.retryAfterSeconds { headers.add(name: "retry-after", value: String(max(1, seconds))) }
+            return reject(.overloaded(planned.explanation, noRoute: !planned.onlyCircuitsExcluded), extraHeaders: headers)
+        }
+        plan = planned.attempts
+
+        if kind == .messages, let moderated = models.first(where: \.moderated), let root = messagesRequest?.root {
             let input = ModerationInput(request: root)
             switch runtime.moderator {
             case nil:
                 // A moderated model whose checker cannot run is refused, never passed unchecked.
-                return reject(.upstream("The model '\(route.modelID)' requires moderation, and no moderation checker is configured."))
+                return reject(.upstream("The model '\(moderated.id)' requires moderation, and no moderation checker is configured."))
             case .keywords(let moderator)?:
                 if let verdict = moderator.check(input) { return flagged(verdict) }
                 moderationResult = "clean"
@@ -203,7 +256,7 @@ final class MessagesExchange: UpstreamResponseDelegate {
                     case .success(let verdict?): self.flagged(verdict)
                     case .success(nil):
                         self.moderationResult = "clean"
-                        self.admit(snapshot, route: route, body: body)
+                        self.admit(snapshot)
                     case .failure(let error):
                         self.moderationResult = "unavailable"
                         self.runtime.logger.warning("moderation check failed", metadata: ["request.id": "\(self.requestID)", "error": "\(error)"])
@@ -213,7 +266,20 @@ final class MessagesExchange: UpstreamResponseDelegate {
                 return
             }
         }
-        admit(snapshot, route: route, body: body)
+        admit(snapshot)
+    }
+
+    /// What a request uses that `provider.require_parameters` asks an endpoint to support.
+    private static func features(tools: Bool, thinking: Thinking?, images: Bool, documents: Bool) -> RequestFeatures {
+        var needs = Set<Capability>()
+        if tools { needs.insert(.tools) }
+        switch thinking {
+        case nil, .disabled?: break
+        default: needs.insert(.thinking)
+        }
+        if images { needs.insert(.images) }
+        if documents { needs.insert(.documents) }
+        return RequestFeatures(needs: needs)
     }
 
     private func flagged(_ verdict: ModerationVerdict) {
@@ -223,8 +289,8 @@ final class MessagesExchange: UpstreamResponseDelegate {
         reject(.permission("The input was flagged by moderation: \(verdict.reason) matched in \(verdict.location)."))
     }
 
-    /// The last checks before the upstream call: rate limits (which count the request), a servable provider.
-    private func admit(_ snapshot: KeySnapshot, route: PreparedRoute, body: [UInt8]) {
+    /// The last check before the upstream calls: rate limits (which count the request).
+    private func admit(_ snapshot: KeySnapshot) {
         if kind == .messages, snapshot.rpm != nil || snapshot.tpm != nil {
             let decision = runtime.rateLimiter.admit(keyID: snapshot.id, rpm: snapshot.rpm, tpm: snapshot.tpm)
             rateLimits = decision
@@ -236,30 +302,166 @@ final class MessagesExchange: UpstreamResponseDelegate {
                     extraHeaders: headers)
             }
         }
-        guard route.upstream != nil else {
-            return reject(.upstream("The model '\(route.modelID)' is served by a '\(route.providerKind.rawValue)' provider, which this gateway version cannot translate to yet."))
-        }
-        clientBody = ByteBuffer()  // the original is no longer needed
-        var buffer = connection.allocator.buffer(capacity: body.count)
-        buffer.writeBytes(body)
-        forwardedBody = buffer
-        phase = .waitingForUpstream
         lastClientWrite = startedAt
         scheduleTick()
-        send(fresh: false)
+        startNextAttempt()
     }
 
-    private func resolve(_ model: String) -> PreparedRoute? {
-        if let route = runtime.route(for: model) {
-            self.route = route
-            return route
+    // MARK: - Attempts
+
+    /// Starts the next planned endpoint that can take the request, or answers with the last failure.
+    private func startNextAttempt() {
+        while nextAttempt < plan.count, phase != .finished {
+            let candidate = plan[nextAttempt]
+            nextAttempt += 1
+            if NIODeadline.now() - startedAt > candidate.timeouts.total {
+                return totalTimeLimitReached()
+            }
+            if kind == .countTokens, case .openAI = candidate.upstream, let countRequest {
+                // OpenAI-compatible APIs cannot count: a local estimate that errs high (never billed).
+                route = candidate
+                return answerLocally(json: #"{"input_tokens":"# + String(TokenEstimator.estimate(countRequest)) + "}")
+            }
+            guard runtime.health.beginAttempt(candidate.healthKey) else {
+                // Opened by another request since this one was planned.
+                attempts.append(UpstreamAttempt(
+                    provider: candidate.providerID, model: candidate.modelID, upstreamModel: candidate.upstreamModel,
+                    outcome: "circuit_open", latencyMs: 0))
+                continue
+            }
+            route = candidate
+            resetAttemptState()
+            guard let body = upstreamBody(for: candidate) else {
+                endAttempt(outcome: "not_translatable", verdict: .abandoned)
+                continue
+            }
+            var buffer = connection.allocator.buffer(capacity: body.count)
+            buffer.writeBytes(body)
+            forwardedBody = buffer
+            phase = .waitingForUpstream
+            return send(fresh: false)
         }
-        let known = runtime.catalog.knownNames(limit: 12).joined(separator: ", ")
-        reject(.invalidRequest("model: unknown model '\(model)'. This gateway serves: \(known)."))
-        return nil
+        guard phase != .finished else { return }
+        answerWithLastFailure()
     }
 
-    // MARK: - Upstream
+    private func resetAttemptState() {
+        attemptGeneration += 1
+        attemptOpen = true
+        attemptStartedAt = .now()
+        lastUpstreamActivity = attemptStartedAt
+        upstream = nil
+        forwardedBody = nil
+        resentOnFreshConnection = false
+        upstreamHead = nil
+        headAt = nil
+        answer = nil
+        parser = ServerSentEventParser()
+        usage = StreamUsageAccumulator()
+        jsonUsage = nil
+        deltaEvents = 0
+        sawUpstreamErrorEvent = false
+        pending = nil
+        streamOpened = false
+        openingFailure = nil
+        firstEventAt = nil
+        firstTokenAt = nil
+        streamTranslator = nil
+    }
+
+    /// The request in the endpoint's dialect, or nil (with `refusal` set) when the endpoint cannot take it.
+    private func upstreamBody(for candidate: PreparedRoute) -> [UInt8]? {
+        switch (candidate.upstream, kind) {
+        case (.anthropic?, .messages):
+            return messagesRequest?.anthropicBody(model: candidate.upstreamModel)
+        case (.anthropic?, .countTokens):
+            return countRequest?.forwardedBody(model: candidate.upstreamModel)
+        case (.openAI(_, let dialect)?, .messages):
+            guard let request = messagesRequest else { return nil }
+            do {
+                let body = try OpenAIRequestTranslator.translate(
+                    request, upstreamModel: candidate.upstreamModel, dialect: dialect)
+                if isStream {
+                    streamTranslator = OpenAIStreamTranslator(
+                        requestedModel: requestedModel, requestID: requestID, stopSequences: stopSequences)
+                }
+                return body
+            } catch {
+                refusal = refusal ?? .invalidRequest(error.message)
+                return nil
+            }
+        case (.openAI?, .countTokens):
+            return nil  // answered locally before an attempt starts
+        case (nil, _):
+            refusal = refusal ?? .upstream(
+                "The model '\(candidate.modelID)' is served by a '\(candidate.providerKind.rawValue)' provider, which this gateway version cannot translate to yet.")
+            return nil
+        }
+    }
+
+    /// Closes the current attempt's record and tells the endpoint's health how it went.
+    private func endAttempt(outcome: String, verdict: Verdict) {
+        guard attemptOpen, let route else { return }
+        attemptOpen = false
+        let elapsed = NIODeadline.now() - attemptStartedAt
+        attempts.append(UpstreamAttempt(
+            provider: route.providerID, model: route.modelID, upstreamModel: route.upstreamModel,
+            outcome: outcome, latencyMs: Int(elapsed.nanoseconds / 1_000_000)))
+        switch verdict {
+        case .success(let latency, let throughput):
+            runtime.health.recordSuccess(route.healthKey, latency: latency, throughput: throughput)
+        case .failure:
+            runtime.health.recordFailure(route.healthKey)
+        case .abandoned:
+            runtime.health.recordAbandoned(route.healthKey)
+        }
+    }
+
+    /// A retryable failure of the current attempt: the next endpoint, unless part of an answer already reached the
+    /// client (then the stream ends with an `error` event).
+    private func attemptFailed(outcome: String, error: APIError, headers: HTTPHeaders = [:]) {
+        guard phase != .finished else { return }
+        upstream?.close()
+        upstream = nil
+        endAttempt(outcome: outcome, verdict: .failure)
+        runtime.logger.warning("upstream attempt failed", metadata: [
+            "request.id": "\(requestID)", "provider": "\(route?.providerID ?? "")",
+            "upstream.model": "\(route?.upstreamModel ?? "")", "outcome": "\(outcome)"])
+        if relayedContent {
+            return failAfterCommit(error, errorType: outcome)
+        }
+        lastFailure = (error, headers)
+        guard connection.isActive else { return finish(status: 499, errorType: "client_disconnected") }
+        phase = .starting
+        startNextAttempt()
+    }
+
+    /// No endpoint is left: the last failure (a 408, a 429 with the upstream's `retry-after`, or a 502 naming the
+    /// last upstream's reason), or the reason no endpoint could take the request.
+    private func answerWithLastFailure() {
+        let tried = attempts.filter { $0.outcome != "circuit_open" && $0.outcome != "not_translatable" }.count
+        var error: APIError
+        var headers = HTTPHeaders()
+        if let lastFailure {
+            error = lastFailure.error
+            headers = lastFailure.headers
+            if tried > 1 {
+                error = APIError(
+                    status: error.status, type: error.type,
+                    message: "All \(tried) upstream attempts failed; the last: \(error.message)",
+                    shouldRetry: error.shouldRetry, retryAfterSeconds: error.retryAfterSeconds)
+            }
+        } else if let refusal {
+            error = refusal
+        } else {
+            error = .overloaded("No endpoint can serve this request: every eligible endpoint's circuit is open.")
+        }
+        if committed {
+            failAfterCommit(error, errorType: error.type.rawValue)
+        } else {
+            reject(error, extraHeaders: headers)
+        }
+    }
 
     private func send(fresh: Bool) {
         guard let route, let upstream = route.upstream, let body = forwardedBody else { return }
@@ -272,8 +474,9 @@ final class MessagesExchange: UpstreamResponseDelegate {
         case .openAI(let openAI, _):
             head = openAI.requestHead(bodyLength: body.readableBytes, stream: isStream)
         }
+        let generation = attemptGeneration
         pool.lease(upstream.origin, connectTimeout: route.timeouts.connect, fresh: fresh) { result in
-            guard self.phase == .waitingForUpstream else {
+            guard self.phase == .waitingForUpstream, generation == self.attemptGeneration else {
                 if case .success(let connection) = result { connection.release() }
                 return
             }
@@ -282,18 +485,21 @@ final class MessagesExchange: UpstreamResponseDelegate {
                 self.upstream = connection
                 connection.send(head: head, body: body, delegate: self)
             case .failure(let error):
-                self.failBeforeAnswer(error)
+                self.connectionFailed(error)
             }
         }
     }
 
+    // MARK: - Upstream answer
+
     func upstreamHead(_ head: HTTPResponseHead) {
         guard phase == .waitingForUpstream else { return }
         lastUpstreamActivity = .now()
+        headAt = lastUpstreamActivity
         upstreamHead = head
         if head.status == .ok && kind == .messages && isStream {
-            phase = .relayingStream
-            if !committed { commitStream() }
+            phase = .openingStream
+            pending = connection.allocator.buffer(capacity: 0)
         } else {
             phase = .bufferingBody
             let expected = head.headers.first(name: "content-length").flatMap(Int.init) ?? 4096
@@ -304,7 +510,7 @@ final class MessagesExchange: UpstreamResponseDelegate {
     func upstreamBody(_ buffer: ByteBuffer) {
         lastUpstreamActivity = .now()
         switch phase {
-        case .relayingStream:
+        case .openingStream, .relayingStream:
             if streamTranslator != nil {
                 return relayTranslated(buffer)
             }
@@ -312,14 +518,15 @@ final class MessagesExchange: UpstreamResponseDelegate {
                 try parser.feed(buffer) { event in self.observe(event) }
             } catch {
                 // An event larger than the parser's bound: the upstream is not speaking SSE we can bill from.
-                return failAfterCommit(.upstream("The upstream sent an invalid event stream."), errorType: "invalid_upstream_stream")
+                return attemptFailed(outcome: "invalid_stream", error: .upstream("The upstream provider '\(route?.providerID ?? "")' sent an invalid event stream."))
+            }
+            if phase == .openingStream {
+                pending?.writeImmutableBuffer(buffer)
+                return checkOpening()
             }
             connection.writeBody(buffer)
             lastClientWrite = lastUpstreamActivity
-            if !connection.isWritable, !readingPaused {
-                readingPaused = true
-                upstream?.setReading(false)
-            }
+            pauseReadingIfClientIsSlow()
         case .bufferingBody:
             guard var answer else { return }
             let limit = upstreamHead?.status == .ok ? Self.maxAnswerBytes : Self.maxErrorBytes
@@ -329,11 +536,45 @@ final class MessagesExchange: UpstreamResponseDelegate {
                 answer.writeBuffer(&chunk)
                 self.answer = answer
             } else if upstreamHead?.status == .ok {
-                return failBeforeAnswer(.upstream("The upstream's answer is larger than the gateway accepts."), errorType: "answer_too_large")
+                return attemptFailed(outcome: "invalid_answer", error: .upstream("The upstream's answer is larger than the gateway accepts."))
             }
         case .starting, .waitingForUpstream, .finished:
             break
         }
+    }
+
+    /// After events were read while the stream is held back: fail over, open it, or keep waiting.
+    private func checkOpening() {
+        if let failure = openingFailure {
+            openingFailure = nil
+            guard failure.retryable else {
+                endAttempt(outcome: failure.outcome, verdict: .success(latency: nil, throughput: nil))
+                return committed
+                    ? failAfterCommit(failure.error, errorType: failure.error.type.rawValue)
+                    : reject(failure.error)
+            }
+            return attemptFailed(outcome: failure.outcome, error: failure.error)
+        }
+        if streamOpened {
+            return openStream()
+        }
+        if (pending?.readableBytes ?? 0) > Self.maxOpeningBytes {
+            attemptFailed(outcome: "invalid_stream", error: .upstream("The upstream provider '\(route?.providerID ?? "")' sent no content event in its first megabyte."))
+        }
+    }
+
+    /// The first content event arrived: commit the response (if keep-alives have not) and send what was held.
+    private func openStream() {
+        phase = .relayingStream
+        relayedContent = true
+        firstEventAt = .now()
+        if !committed { commitStream(namingEndpoint: true) }
+        if let held = pending, held.readableBytes > 0 {
+            connection.writeBody(held)
+        }
+        pending = nil
+        lastClientWrite = .now()
+        pauseReadingIfClientIsSlow()
     }
 
     func upstreamReadComplete() {
@@ -342,30 +583,59 @@ final class MessagesExchange: UpstreamResponseDelegate {
 
     func upstreamEnd() {
         switch phase {
+        case .openingStream where streamTranslator != nil:
+            releaseUpstream()
+            if let tail = streamTranslator?.finish() { emitTranslated(tail) }
+            if phase == .relayingStream {
+                return completeTranslatedStream()
+            }
+            attemptFailed(outcome: "stream_cut", error: .upstream("The upstream provider '\(route?.providerID ?? "")' ended its stream before sending any content."))
+        case .openingStream:
+            releaseUpstream()
+            attemptFailed(outcome: "stream_cut", error: .upstream("The upstream provider '\(route?.providerID ?? "")' ended its stream before sending any content."))
         case .relayingStream where streamTranslator != nil:
             releaseUpstream()
-            let tail = streamTranslator?.finish() ?? []
-            writeTranslated(tail)
-            connection.writeEnd()
-            finish(status: 200, errorType: streamTranslator?.failed == true ? "upstream_cut" : nil)
+            if let tail = streamTranslator?.finish() { writeTranslated(tail) }
+            completeTranslatedStream()
         case .relayingStream:
             releaseUpstream()
             if sawUpstreamErrorEvent {
-                connection.writeEnd()
-                return finish(status: 200, errorType: "upstream_stream_error")
+                endAttempt(outcome: "stream_error", verdict: .failure)
+                return finishAndEnd(status: 200, errorType: "upstream_stream_error")
             }
             if !usage.sawMessageStop || parser.hasPartialEvent {
-                return failAfterCommit(
-                    .upstream("The upstream ended the stream before it was complete."), errorType: "upstream_cut")
+                return attemptFailed(outcome: "stream_cut", error: .upstream("The upstream ended the stream before it was complete."))
             }
-            connection.writeEnd()
-            finish(status: 200, errorType: nil)
+            endAttempt(outcome: "ok", verdict: streamSuccess(outputTokens: usage.usage.outputTokens))
+            finishAndEnd(status: 200, errorType: nil)
         case .bufferingBody:
             releaseUpstream()
             answerBuffered()
         case .starting, .waitingForUpstream, .finished:
             releaseUpstream()
         }
+    }
+
+    private func completeTranslatedStream() {
+        let failed = streamTranslator?.failed == true
+        if failed {
+            endAttempt(outcome: "stream_cut", verdict: .failure)
+        } else {
+            endAttempt(outcome: "ok", verdict: streamSuccess(outputTokens: streamTranslator?.usage.outputTokens ?? 0))
+        }
+        finishAndEnd(status: 200, errorType: failed ? "upstream_cut" : nil)
+    }
+
+    /// A finished stream's figures: time to its first event, and output tokens per second after it.
+    private func streamSuccess(outputTokens: Int) -> Verdict {
+        let now = NIODeadline.now()
+        let latency = (firstEventAt ?? headAt).map { Double(($0 - attemptStartedAt).nanoseconds) / 1e9 }
+        var throughput: Double?
+        if let firstEventAt, outputTokens > 0 {
+            let seconds = Double((now - firstEventAt).nanoseconds) / 1e9
+            if seconds >= 0.05 { throughput = Double(outputTokens) / seconds }
+        }
+        return .success(latency: latency, throughput: throughput)
     }
 
     func upstreamFailed(_ error: UpstreamConnectionError) {
@@ -376,12 +646,24 @@ final class MessagesExchange: UpstreamResponseDelegate {
             // A kept-alive connection the upstream had closed: send once more on a new one.
             resentOnFreshConnection = true
             send(fresh: true)
-        case .waitingForUpstream, .bufferingBody:
-            failBeforeAnswer(error)
+        case .waitingForUpstream, .bufferingBody, .openingStream:
+            connectionFailed(error)
         case .relayingStream:
-            failAfterCommit(.upstream("The connection to the upstream provider was lost mid-stream."), errorType: "upstream_cut")
+            attemptFailed(outcome: "stream_cut", error: .upstream("The connection to the upstream provider was lost mid-stream."))
         case .starting, .finished:
             break
+        }
+    }
+
+    private func connectionFailed(_ error: UpstreamConnectionError) {
+        let provider = route?.providerID ?? ""
+        switch error.kind {
+        case .connectTimeout:
+            attemptFailed(outcome: "timeout_connect", error: .timeout("The upstream provider '\(provider)' could not be reached within the connect time limit."))
+        case .connect:
+            attemptFailed(outcome: "connect_failed", error: .upstream("The upstream provider '\(provider)' could not be reached: \(error)."))
+        case .closedEarly, .io:
+            attemptFailed(outcome: "connection_lost", error: .upstream("The upstream provider '\(provider)' closed the connection before answering: \(error)."))
         }
     }
 
@@ -396,8 +678,9 @@ final class MessagesExchange: UpstreamResponseDelegate {
         guard let head = upstreamHead, var answer else { return }
         self.answer = nil
         let status = Int(head.status.code)
+        let provider = route?.providerID ?? ""
         if status == 200 {
-            if kind == .messages, case .openAI = route?.upstream {
+            if kind == .messages, case .openAI? = route?.upstream {
                 do {
                     let bytes = answer.readBytes(length: answer.readableBytes) ?? []
                     let translated = try OpenAIResponseTranslator.translate(
@@ -406,38 +689,33 @@ final class MessagesExchange: UpstreamResponseDelegate {
                     answer = connection.allocator.buffer(capacity: translated.message.count)
                     answer.writeBytes(translated.message)
                 } catch {
-                    return failBeforeAnswer(error.apiError, errorType: "invalid_upstream_answer")
+                    return attemptFailed(outcome: "invalid_answer", error: error.apiError)
                 }
             } else if kind == .messages {
                 guard let parsed = answer.withUnsafeReadableBytes({ AnthropicResponse.usage(fromMessageJSON: $0) }) else {
-                    return failBeforeAnswer(.upstream("The upstream provider '\(route?.providerID ?? "")' answered with an invalid message."), errorType: "invalid_upstream_answer")
+                    return attemptFailed(outcome: "invalid_answer", error: .upstream("The upstream provider '\(provider)' answered with an invalid message."))
                 }
                 jsonUsage = parsed.usage
+            } else if answer.readableBytes == 0 || answer.getInteger(at: answer.readerIndex, as: UInt8.self) != UInt8(ascii: "{") {
+                return attemptFailed(outcome: "invalid_answer", error: .upstream("The upstream provider '\(provider)' answered with an invalid token count."))
             }
-            if committed {
-                // Keep-alive comments already went out as SSE: the client asked for a stream, so this cannot happen
-                // for a 200 (a streaming request gets an event stream). Treat it as invalid.
-                return failAfterCommit(.upstream("The upstream answered a streaming request with JSON."), errorType: "invalid_upstream_answer")
-            }
+            let latency = headAt.map { Double(($0 - attemptStartedAt).nanoseconds) / 1e9 }
+            endAttempt(outcome: "ok", verdict: .success(latency: latency, throughput: nil))
             var headers = baseHeaders()
             headers.add(name: "content-type", value: "application/json")
             headers.add(name: "content-length", value: String(answer.readableBytes))
             connection.writeHead(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))
             connection.writeBody(answer.readSlice(length: answer.readableBytes)!)
-            connection.writeEnd()
             runtime.metrics.countRequest(route: routeLabel, status: 200)
-            finish(status: 200, errorType: nil)
+            finishAndEnd(status: 200, errorType: nil)
             return
         }
         let body = answer.readBytes(length: answer.readableBytes) ?? []
-        let error = UpstreamErrorMapping.clientError(status: status, body: body, providerID: route?.providerID ?? "")
+        let error = UpstreamErrorMapping.clientError(status: status, body: body, providerID: provider)
         if status == 401 || status == 403 {
             runtime.logger.error(
                 "upstream rejected the provider key",
-                metadata: ["provider": "\(route?.providerID ?? "")", "status": "\(status)", "request.id": "\(requestID)"])
-        } else {
-            runtime.logger.info(
-                "upstream error", metadata: ["provider": "\(route?.providerID ?? "")", "status": "\(status)", "request.id": "\(requestID)"])
+                metadata: ["provider": "\(provider)", "status": "\(status)", "request.id": "\(requestID)"])
         }
         var extra = HTTPHeaders()
         if status == 429 {
@@ -445,6 +723,11 @@ final class MessagesExchange: UpstreamResponseDelegate {
                 if let value = head.headers.first(name: name) { extra.add(name: name, value: value) }
             }
         }
+        if UpstreamErrorMapping.isRetryable(status: status) {
+            return attemptFailed(outcome: "http_\(status)", error: error, headers: extra)
+        }
+        // The upstream is up and says the request itself is wrong: no other endpoint would answer differently.
+        endAttempt(outcome: "http_\(status)", verdict: .success(latency: nil, throughput: nil))
         if committed {
             failAfterCommit(error, errorType: error.type.rawValue)
         } else {
@@ -454,11 +737,11 @@ final class MessagesExchange: UpstreamResponseDelegate {
 
     // MARK: - Streaming
 
-    private func baseHeaders() -> HTTPHeaders {
+    private func baseHeaders(namingEndpoint: Bool = true) -> HTTPHeaders {
         var headers = HTTPHeaders()
         headers.add(name: "request-id", value: requestID)
         if let figures = rateLimitFigures() { headers.addRateLimits(figures) }
-        if let route {
+        if namingEndpoint, let route {
             headers.add(name: "x-switchyard-provider", value: route.providerID)
             headers.add(name: "x-switchyard-model", value: route.modelID)
         }
@@ -472,8 +755,10 @@ final class MessagesExchange: UpstreamResponseDelegate {
         return runtime.rateLimiter.status(keyID: key.id, rpm: key.rpm, tpm: key.tpm)
     }
 
-    private func commitStream() {
-        var headers = baseHeaders()
+    /// Writes the 200 event-stream head. Committed by keep-alive comments before any endpoint answered, it names
+    /// no endpoint (which one serves is not known yet; the usage record says).
+    private func commitStream(namingEndpoint: Bool) {
+        var headers = baseHeaders(namingEndpoint: namingEndpoint)
         headers.add(name: "content-type", value: "text/event-stream; charset=utf-8")
         headers.add(name: "cache-control", value: "no-cache")
         connection.writeHead(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))
@@ -481,8 +766,26 @@ final class MessagesExchange: UpstreamResponseDelegate {
         runtime.metrics.countRequest(route: routeLabel, status: 200)
     }
 
+    /// Reads one pass-through event: usage, first token, and while opening, whether the stream is good.
+    /// Runs inside the parser's callback, so it only records; the caller acts afterwards.
     private func observe(_ event: ServerSentEvent) {
         guard let name = event.event else { return }
+        if phase == .openingStream, !streamOpened, openingFailure == nil {
+            switch name {
+            case "message_start", "ping":
+                break
+            case "error":
+                openingFailure = event.data.withUnsafeReadableBytes { self.streamErrorBeforeContent($0) }
+                return
+            default:
+                if usage.sawMessageStart {
+                    streamOpened = true
+                } else {
+                    openingFailure = ("invalid_stream", .upstream("The upstream provider '\(route?.providerID ?? "")' sent '\(name)' before 'message_start'."), true)
+                    return
+                }
+            }
+        }
         switch name {
         case "content_block_delta":
             deltaEvents += 1
@@ -498,22 +801,46 @@ final class MessagesExchange: UpstreamResponseDelegate {
         }
     }
 
+    /// An Anthropic `error` event that arrived before any content: retried elsewhere unless it blames the request.
+    private func streamErrorBeforeContent(_ data: UnsafeRawBufferPointer) -> (outcome: String, error: APIError, retryable: Bool) {
+        let provider = route?.providerID ?? ""
+        let (type, message) = AnthropicResponse.upstreamError(fromJSON: data) ?? ("api_error", "")
+        switch type {
+        case "invalid_request_error":
+            return ("stream_error", .invalidRequest(message.isEmpty ? "The upstream provider rejected the request." : message), false)
+        case "rate_limit_error":
+            return ("stream_error", .rateLimited("The upstream provider '\(provider)' is rate limiting requests: \(message)"), true)
+        default:
+            return ("stream_error", .upstream("The upstream provider '\(provider)' failed (\(type))\(message.isEmpty ? "" : ": \(message)")"), true)
+        }
+    }
+
     /// Relays an OpenAI-compatible upstream's chunks as Anthropic events.
     private func relayTranslated(_ buffer: ByteBuffer) {
+        let provider = route?.providerID ?? ""
         do {
             try parser.feed(buffer) { event in
                 let output = try event.data.withUnsafeReadableBytes { try self.streamTranslator!.feed(data: $0) }
-                self.writeTranslated(output)
+                self.emitTranslated(output)
             }
         } catch let error as TranslationError {
-            return failAfterCommit(error.apiError, errorType: "invalid_upstream_stream")
+            return attemptFailed(outcome: "invalid_stream", error: .upstream("The upstream provider '\(provider)': \(error.message)"))
         } catch {
-            return failAfterCommit(.upstream("The upstream sent an invalid event stream."), errorType: "invalid_upstream_stream")
+            return attemptFailed(outcome: "invalid_stream", error: .upstream("The upstream provider '\(provider)' sent an invalid event stream."))
         }
-        if !connection.isWritable, !readingPaused {
-            readingPaused = true
-            upstream?.setReading(false)
+        if phase == .openingStream {
+            return checkOpening()
         }
+        pauseReadingIfClientIsSlow()
+    }
+
+    /// Translated events: held while the stream is opening (opened by the first content event), else written.
+    private func emitTranslated(_ output: [UInt8]) {
+        guard !output.isEmpty else { return }
+        guard phase == .openingStream else { return writeTranslated(output) }
+        pending?.writeBytes(output)
+        if output.containsAnthropicContentEvent { streamOpened = true }
+        if streamOpened, firstTokenAt == nil, output.containsContentDelta { firstTokenAt = .now() }
     }
 
     private func writeTranslated(_ output: [UInt8]) {
@@ -525,6 +852,13 @@ final class MessagesExchange: UpstreamResponseDelegate {
         lastClientWrite = lastUpstreamActivity
     }
 
+    private func pauseReadingIfClientIsSlow() {
+        if !connection.isWritable, !readingPaused {
+            readingPaused = true
+            upstream?.setReading(false)
+        }
+    }
+
     /// Answers from the gateway itself (a 200 JSON body), without any upstream.
     private func answerLocally(json: String) {
         var headers = baseHeaders()
@@ -534,9 +868,8 @@ final class MessagesExchange: UpstreamResponseDelegate {
         var buffer = connection.allocator.buffer(capacity: json.utf8.count)
         buffer.writeString(json)
         connection.writeBody(buffer)
-        connection.writeEnd()
         runtime.metrics.countRequest(route: routeLabel, status: 200)
-        finish(status: 200, errorType: nil)
+        finishAndEnd(status: 200, errorType: nil)
     }
 
     func clientWritabilityChanged(_ writable: Bool) {
@@ -561,58 +894,54 @@ final class MessagesExchange: UpstreamResponseDelegate {
         guard let route else { return }
         let timeouts = route.timeouts
         if now - startedAt > timeouts.total {
-            return timedOut("The request exceeded the gateway's total time limit.")
+            return totalTimeLimitReached()
         }
+        let provider = route.providerID
         switch phase {
         case .waitingForUpstream:
-            if now - startedAt > timeouts.firstByte {
-                return timedOut("The upstream provider '\(route.providerID)' sent no answer within the first-byte time limit.")
+            if now - attemptStartedAt > timeouts.firstByte {
+                return attemptFailed(outcome: "timeout_first_byte", error: .timeout("The upstream provider '\(provider)' sent no answer within the first-byte time limit."))
             }
-            // Keep a waiting stream's connection alive with SSE comments, which no client mistakes for progress.
-            if kind == .messages, isStream, now - lastClientWrite >= runtime.streamKeepAliveInterval {
-                if !committed { commitStream() }
-                var comment = connection.allocator.buffer(capacity: 16)
-                comment.writeServerSentEventComment("keepalive")
-                connection.writeBody(comment)
-                connection.flush()
-                lastClientWrite = now
+            sendKeepAliveIfDue(now)
+        case .openingStream:
+            if now - lastUpstreamActivity > timeouts.idle {
+                return attemptFailed(outcome: "timeout_idle", error: .timeout("The upstream provider '\(provider)' went silent for longer than the idle time limit."))
             }
+            sendKeepAliveIfDue(now)
         case .relayingStream, .bufferingBody:
             if now - lastUpstreamActivity > timeouts.idle {
-                return timedOut("The upstream provider '\(route.providerID)' went silent for longer than the idle time limit.")
+                return attemptFailed(outcome: "timeout_idle", error: .timeout("The upstream provider '\(provider)' went silent for longer than the idle time limit."))
             }
         case .starting, .finished:
             break
         }
     }
 
-    private func timedOut(_ message: String) {
+    /// Keeps a waiting stream's connection alive with SSE comments, which no client mistakes for progress.
+    private func sendKeepAliveIfDue(_ now: NIODeadline) {
+        guard kind == .messages, isStream, now - lastClientWrite >= runtime.streamKeepAliveInterval else { return }
+        if !committed { commitStream(namingEndpoint: false) }
+        var comment = connection.allocator.buffer(capacity: 16)
+        comment.writeServerSentEventComment("keepalive")
+        connection.writeBody(comment)
+        connection.flush()
+        lastClientWrite = now
+    }
+
+    /// The request's whole time is used up: no further attempt, a 408 (or an `error` event).
+    private func totalTimeLimitReached() {
         upstream?.close()
         upstream = nil
+        endAttempt(outcome: "timeout_total", verdict: .abandoned)
+        let error = APIError.timeout("The request exceeded the gateway's total time limit.")
         if committed {
-            failAfterCommit(.timeout(message), errorType: "timeout_error")
+            failAfterCommit(error, errorType: "timeout_error")
         } else {
-            reject(.timeout(message))
+            reject(error)
         }
     }
 
     // MARK: - Endings
-
-    private func failBeforeAnswer(_ error: UpstreamConnectionError) {
-        let message = "The upstream provider '\(route?.providerID ?? "")' could not be reached: \(error)."
-        runtime.logger.warning("upstream failure", metadata: ["request.id": "\(requestID)", "error": "\(error)"])
-        if committed {
-            failAfterCommit(.upstream(message), errorType: "upstream_unreachable")
-        } else {
-            reject(.upstream(message))
-        }
-    }
-
-    private func failBeforeAnswer(_ error: APIError, errorType: String) {
-        upstream?.close()
-        upstream = nil
-        if committed { failAfterCommit(error, errorType: errorType) } else { reject(error) }
-    }
 
     /// Answers with an error status (nothing was sent yet).
     private func reject(_ error: APIError, extraHeaders: HTTPHeaders = [:]) {
@@ -623,10 +952,11 @@ final class MessagesExchange: UpstreamResponseDelegate {
         } else if let figures = rateLimitFigures() {
             headers.addRateLimits(figures)
         }
+        // Recorded before the answer goes out: whoever reads the answer can already find its usage record.
+        finish(status: error.status, errorType: error.type.rawValue)
         if connection.isActive {
             connection.writeError(error, requestID: requestID, route: routeLabel, extraHeaders: headers)
         }
-        finish(status: error.status, errorType: error.type.rawValue)
     }
 
     /// Ends a committed stream with an SSE `error` event.
@@ -637,8 +967,7 @@ final class MessagesExchange: UpstreamResponseDelegate {
         var buffer = connection.allocator.buffer(capacity: 256)
         buffer.writeBytes(error.sseEvent(requestID: requestID))
         connection.writeBody(buffer)
-        connection.writeEnd()
-        finish(status: 200, errorType: errorType)
+        finishAndEnd(status: 200, errorType: errorType == "stream_cut" ? "upstream_cut" : errorType)
     }
 
     /// The client went away: cancel the upstream request at once and bill what was produced.
@@ -646,7 +975,14 @@ final class MessagesExchange: UpstreamResponseDelegate {
         guard phase != .finished else { return }
         upstream?.close()
         upstream = nil
+        endAttempt(outcome: "client_disconnected", verdict: .abandoned)
         finish(status: 499, errorType: "client_disconnected")
+    }
+
+    /// Records the usage, then ends the response: whoever reads the end can already find the record.
+    private func finishAndEnd(status: Int, errorType: String?) {
+        finish(status: status, errorType: errorType)
+        connection.writeEnd()
     }
 
     private func finishWithoutAnswer() {
@@ -663,6 +999,7 @@ final class MessagesExchange: UpstreamResponseDelegate {
             self.upstream = nil
             upstream.close()
         }
+        endAttempt(outcome: errorType ?? "ok", verdict: .abandoned)
         connection.exchangeFinished(self)
         record(status: status, errorType: errorType)
     }
@@ -673,13 +1010,15 @@ final class MessagesExchange: UpstreamResponseDelegate {
         var tokens: TokenUsage
         if let jsonUsage {
             tokens = TokenUsage(jsonUsage)
+        } else if !relayedContent {
+            // No answer reached the client: attempts that failed before their content are not billed.
+            tokens = .zero
         } else if let streamTranslator {
             tokens = TokenUsage(streamTranslator.usage)
-            if upstreamHead?.status == .ok, !streamTranslator.usageReported, tokens.input == 0,
-               let translatedRequest {
+            if !streamTranslator.usageReported, tokens.input == 0, let messagesRequest {
                 // Chat Completions reports usage only at the end: a stream that broke before it still had its
                 // prompt read upstream. Bill the gateway's own estimate of it (the one count_tokens gives).
-                tokens.input = TokenEstimator.estimate(translatedRequest)
+                tokens.input = TokenEstimator.estimate(messagesRequest)
             }
         } else {
             tokens = TokenUsage(usage.usage)
@@ -706,6 +1045,7 @@ final class MessagesExchange: UpstreamResponseDelegate {
             stream: isStream,
             errorType: errorType,
             moderation: moderationResult,
+            attempts: attempts,
             createdAt: Date())
         runtime.ledger.charge(record)
     }
@@ -727,8 +1067,21 @@ extension Substring {
 
 extension [UInt8] {
     /// Whether these Anthropic SSE bytes carry a `content_block_delta` event (the first token, for TTFT).
-    var containsContentDelta: Bool {
-        let needle = Array("content_block_delta".utf8)
+    var containsContentDelta: Bool { contains(bytes: Self.contentDelta) }
+
+    /// Whether these Anthropic SSE bytes carry an event past `message_start`: a content block, `message_delta` or
+    /// `message_stop` (a stream's first content).
+    var containsAnthropicContentEvent: Bool {
+        contains(bytes: Self.contentBlockEvent) || contains(bytes: Self.messageDeltaEvent)
+            || contains(bytes: Self.messageStopEvent)
+    }
+
+    private static let contentDelta = Array("content_block_delta".utf8)
+    private static let contentBlockEvent = Array("event: content_block".utf8)
+    private static let messageDeltaEvent = Array("event: message_delta".utf8)
+    private static let messageStopEvent = Array("event: message_stop".utf8)
+
+    private func contains(bytes needle: [UInt8]) -> Bool {
         guard count >= needle.count else { return false }
         return withUnsafeBufferPointer { bytes in
             for start in 0...(bytes.count - needle.count) where bytes[start] == needle[0] {

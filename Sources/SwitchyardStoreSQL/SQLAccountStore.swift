@@ -186,7 +186,9 @@ public final class SQLAccountStore: AccountStore {
                             \(bind: Int64(record.usage.cacheWrite)), \(bind: record.cost.nanos),
                             \(bind: Int64(record.status)), \(bind: Int64(record.latencyMs)),
                             \(bind: record.ttftMs.map(Int64.init)), \(bind: Int64(record.stream ? 1 : 0)),
-                            \(bind: record.errorType), \(bind: record.moderation), \(bind: Self.millis(record.createdAt)))
+                            \(bind: record.errorType), \(bind: record.moderation),
+                            \(bind: record.attempts.isEmpty ? nil : record.attempts.jsonText),
+                            \(bind: Self.millis(record.createdAt)))
                             """
                         ))
                 }
@@ -196,7 +198,7 @@ public final class SQLAccountStore: AccountStore {
                     """
                     INSERT INTO usage_records (id, key_id, model, provider, upstream_model, input_tokens,
                         output_tokens, cache_read_tokens, cache_write_tokens, cost_nano, status, latency_ms,
-                        ttft_ms, stream, error_type, moderation, created_at)
+                        ttft_ms, stream, error_type, moderation, attempts, created_at)
                     VALUES \(SQLList(values))
                     ON CONFLICT (id) DO NOTHING
                     RETURNING id
@@ -228,7 +230,8 @@ public final class SQLAccountStore: AccountStore {
         var query = SQLQueryString(
             """
             SELECT id, key_id, model, provider, upstream_model, input_tokens, output_tokens, cache_read_tokens,
-                cache_write_tokens, cost_nano, status, latency_ms, ttft_ms, stream, error_type, moderation, created_at
+                cache_write_tokens, cost_nano, status, latency_ms, ttft_ms, stream, error_type, moderation, attempts,
+                created_at
             FROM usage_records WHERE 1 = 1
             """)
         if let keyID { query.appendInterpolation(SQLQueryString(" AND key_id = \(bind: keyID)")) }
@@ -322,8 +325,24 @@ public final class SQLAccountStore: AccountStore {
             stream: try int("stream") != 0,
             errorType: try optionalString(row, "error_type"),
             moderation: try optionalString(row, "moderation"),
+            attempts: decodeAttempts(try optionalString(row, "attempts")),
             createdAt: date(millis: try row.decode(column: "created_at", as: Int64.self))
         )
+    }
+
+    /// The stored attempts (see `[UpstreamAttempt].jsonText`); unreadable entries are left out.
+    static func decodeAttempts(_ text: String?) -> [UpstreamAttempt] {
+        guard let text, let data = text.data(using: .utf8),
+              let list = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]]
+        else { return [] }
+        return list.compactMap { entry in
+            guard let provider = entry["provider"] as? String, let model = entry["model"] as? String,
+                  let upstreamModel = entry["upstream_model"] as? String, let outcome = entry["outcome"] as? String
+            else { return nil }
+            return UpstreamAttempt(
+                provider: provider, model: model, upstreamModel: upstreamModel, outcome: outcome,
+                latencyMs: (entry["latency_ms"] as? NSNumber)?.intValue ?? 0)
+        }
     }
 
     private static func optionalInt(_ row: any SQLRow, _ column: String) throws -> Int? {

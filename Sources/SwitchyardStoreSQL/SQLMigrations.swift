@@ -69,6 +69,11 @@ enum SQLMigrations {
             summary: "moderation results on usage_records",
             statements: ["ALTER TABLE usage_records ADD COLUMN moderation TEXT"]
         ),
+        SQLMigration(
+            version: 3,
+            summary: "upstream attempts on usage_records",
+            statements: ["ALTER TABLE usage_records ADD COLUMN attempts TEXT"]
+        ),
     ]
 
     /// The newest version this build knows.

@@ -94,6 +94,15 @@ struct Usage: AsyncParsableCommand {
             ("stream", .bool(record.stream)),
             ("error_type", .optionalString(record.errorType)),
             ("moderation", .optionalString(record.moderation)),
+            ("attempts", .array(record.attempts.map { attempt in
+                .object([
+                    ("provider", .string(attempt.provider)),
+                    ("model", .string(attempt.model)),
+                    ("upstream_model", .string(attempt.upstreamModel)),
+                    ("outcome", .string(attempt.outcome)),
+                    ("latency_ms", .int(attempt.latencyMs)),
+                ])
+            })),
             ("created_at", .date(record.createdAt)),
         ])
     }

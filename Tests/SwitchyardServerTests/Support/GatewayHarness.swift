@@ -5,6 +5,7 @@ import NIOPosix
 import ServiceLifecycle
 import SwitchyardAccounts
 import SwitchyardConfig
+import SwitchyardRouting
 import SwitchyardServer
 import SwitchyardStoreSQL
 
@@ -15,6 +16,8 @@ struct GatewayHarness: Sendable {
     let ledger: AccountLedger
     let keyID: String
     let secret: String
+    /// The gateway's circuit breakers and endpoint figures.
+    let health: EndpointHealthBoard
 
     /// Every scenario the mock knows, as gateway model `test/<name>` → upstream model `up-<name>`.
     static let scenarios = ["text", "hold", "cut", "garbage", "error-400", "error-401", "error-403",
@@ -26,16 +29,28 @@ struct GatewayHarness: Sendable {
     /// Prices of every test model, USD per million tokens.
     static let prices = TokenPrices(input: 3_000_000, output: 15_000_000, cacheRead: 300_000, cacheWrite: 3_750_000)
 
-    static func yaml(upstreamPort: Int, databasePath: String, timeouts: String, moderation: String?) -> String {
+    static func yaml(
+        upstreamPort: Int, databasePath: String, timeouts: String, moderation: String?,
+        circuitBreaker: String = "{ failures: 5, cooldown_s: 30 }", extraModels: String = "", deadPort: Int = 9
+    ) -> String {
         var text = """
         server: { host: 127.0.0.1, port: 0, shutdown_grace_s: 2 }
         storage: { url: "sqlite:\(databasePath)" }
         timeouts: \(timeouts)
+        circuit_breaker: \(circuitBreaker)
         providers:
           - id: mock
             kind: anthropic
             base_url: http://127.0.0.1:\(upstreamPort)
             api_key: upstream-provider-key
+          - id: mock2
+            kind: anthropic
+            base_url: http://127.0.0.1:\(upstreamPort)
+            api_key: upstream-provider-key-2
+          - id: dead
+            kind: anthropic
+            base_url: http://127.0.0.1:\(deadPort)
+            api_key: dead-provider-key
           - id: mockoai
             kind: openai
             base_url: http://127.0.0.1:\(upstreamPort)/v1
@@ -43,6 +58,7 @@ struct GatewayHarness: Sendable {
         models:
 
         """
+        text += extraModels
         text += """
           - id: test/moderated
             moderation: true
@@ -94,13 +110,18 @@ struct GatewayHarness: Sendable {
         tpm: Int? = nil,
         models: [String]? = nil,
         moderation: String? = nil,
+        circuitBreaker: String = "{ failures: 5, cooldown_s: 30 }",
+        extraModels: String = "",
         _ body: @Sendable (GatewayHarness) async throws -> T
     ) async throws -> T {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let configuration = try GatewayConfiguration.parse(
-            yaml: yaml(upstreamPort: upstreamPort, databasePath: directory.appendingPathComponent("test.db").path, timeouts: timeouts, moderation: moderation),
+            yaml: yaml(
+                upstreamPort: upstreamPort, databasePath: directory.appendingPathComponent("test.db").path,
+                timeouts: timeouts, moderation: moderation, circuitBreaker: circuitBreaker, extraModels: extraModels,
+                deadPort: try await closedPort()),
             source: "test.yaml", environment: [:])
         var logger = Logger(label: "gateway-test")
         logger.logLevel = .critical
@@ -129,7 +150,8 @@ struct GatewayHarness: Sendable {
             tasks.addTask { try await services.run() }
             var iterator = ports.makeAsyncIterator()
             let port = await iterator.next()!
-            let harness = GatewayHarness(port: port, store: store, ledger: ledger, keyID: key.id, secret: secret)
+            let harness = GatewayHarness(
+                port: port, store: store, ledger: ledger, keyID: key.id, secret: secret, health: runtime.health)
             do {
                 let value = try await body(harness)
                 await services.triggerGracefulShutdown()
@@ -144,6 +166,15 @@ struct GatewayHarness: Sendable {
         try await store.shutdown()
         try await group.shutdownGracefully()
         return result
+    }
+
+    /// A loopback port nothing listens on (bound, then closed): connections to it are refused.
+    static func closedPort() async throws -> Int {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = channel.localAddress!.port!
+        try await channel.close()
+        return port
     }
 
     /// The key's balance as stored, after the ledger wrote everything queued.

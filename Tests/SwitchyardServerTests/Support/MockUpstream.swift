@@ -108,11 +108,31 @@ final class MockUpstream: Sendable {
                 try await Task.sleep(for: .milliseconds(20))
             }
         }
+        if model == "up-slow" {
+            // Answers after 1.5 s: slower than a first-byte limit of 1 s.
+            try await Task.sleep(for: .milliseconds(1500))
+        }
         if model == "up-garbage" {
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "this is not json")))
         }
         if !stream {
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: Self.messageJSON(model: model))))
+        }
+        if let special = Self.failingStream(model: model) {
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+                body: .init { writer in
+                    for part in special.parts { try await writer.write(ByteBuffer(string: part)) }
+                    if special.stall {
+                        let deadline = ContinuousClock.now + .seconds(10)
+                        while !self.released.withLock({ $0 }) && ContinuousClock.now < deadline {
+                            try await Task.sleep(for: .milliseconds(20))
+                        }
+                    }
+                    if special.die { throw CancellationError() }
+                    try await writer.finish(nil)
+                })
         }
         let events = Self.streamEvents(model: model)
         let hold = model == "up-hold"
@@ -142,6 +162,30 @@ final class MockUpstream: Sendable {
                 }
                 try await writer.finish(nil)
             })
+    }
+
+    /// Streams that fail in a given way, by upstream model:
+    /// - `up-sse-garbage`: bytes that are not an Anthropic event stream, then the end;
+    /// - `up-sse-error`: `message_start`, then an `overloaded_error` event (as Anthropic does under load);
+    /// - `up-cut-early`: `message_start`, then the connection dies;
+    /// - `up-stall-early`: `message_start`, then silence (until released or 10 s);
+    /// - `up-stall`: `message_start`, a text block and one delta, then silence.
+    static func failingStream(model: String) -> (parts: [String], stall: Bool, die: Bool)? {
+        let events = streamEvents(model: model)
+        switch model {
+        case "up-sse-garbage":
+            return (["this is { not an event stream\n\n", "data: {\"neither\": is this\n\n"], false, false)
+        case "up-sse-error":
+            return ([events[0], "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n"], false, false)
+        case "up-cut-early":
+            return ([events[0]], false, true)
+        case "up-stall-early":
+            return ([events[0]], true, false)
+        case "up-stall":
+            return (Array(events[0...3]), true, false)
+        default:
+            return nil
+        }
     }
 
     /// An OpenAI-style moderation endpoint: flags inputs containing `flag-me` (harassment), fails on `fail-me`.
