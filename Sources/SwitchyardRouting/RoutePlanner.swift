@@ -17,14 +17,25 @@ public struct RequestFeatures: Sendable, Equatable {
     /// What a validated Messages request uses: tools, thinking (enabled, adaptive or a newer type), images,
     /// documents.
     public init(_ request: MessagesRequest) {
+        self.init(tools: request.usesTools, thinking: request.thinking, images: request.usesImages,
+                  documents: request.usesDocuments)
+    }
+
+    /// What a validated `count_tokens` request uses (the same as the Messages request it counts).
+    public init(_ request: CountTokensRequest) {
+        self.init(tools: request.usesTools, thinking: request.thinking, images: request.usesImages,
+                  documents: request.usesDocuments)
+    }
+
+    private init(tools: Bool, thinking: Thinking?, images: Bool, documents: Bool) {
         var needs: Set<Capability> = []
-        if request.usesTools { needs.insert(.tools) }
-        switch request.thinking {
+        if tools { needs.insert(.tools) }
+        switch thinking {
         case nil, .disabled?: break
         case .enabled?, .adaptive?, .other?: needs.insert(.thinking)
         }
-        if request.usesImages { needs.insert(.images) }
-        if request.usesDocuments { needs.insert(.documents) }
+        if images { needs.insert(.images) }
+        if documents { needs.insert(.documents) }
         self.needs = needs
     }
 }

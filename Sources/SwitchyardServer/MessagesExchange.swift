@@ -191,9 +191,7 @@ final class MessagesExchange: UpstreamResponseDelegate {
                 requestedModel = request.model
                 isStream = request.stream
                 names = [request.model] + request.fallbackModels
-                features = Self.features(
-                    tools: request.usesTools, thinking: request.thinking, images: request.usesImages,
-                    documents: request.usesDocuments)
+                features = RequestFeatures(request)
                 preferences = try RoutingPreferences.parse(request.providerPreferences)
                 stopSequences = request.root["stop_sequences"]?.arrayValue?.compactMap(\.stringValue) ?? []
                 messagesRequest = request
@@ -201,9 +199,7 @@ final class MessagesExchange: UpstreamResponseDelegate {
                 let request = try clientBody.withUnsafeReadableBytes { try CountTokensRequest.parse($0) }
                 requestedModel = request.model
                 names = [request.model] + request.fallbackModels
-                features = Self.features(
-                    tools: request.usesTools, thinking: request.thinking, images: request.usesImages,
-                    documents: request.usesDocuments)
+                features = RequestFeatures(request)
                 preferences = try RoutingPreferences.parse(request.providerPreferences)
                 countRequest = request
             }
@@ -267,19 +263,6 @@ final class MessagesExchange: UpstreamResponseDelegate {
             }
         }
         admit(snapshot)
-    }
-
-    /// What a request uses that `provider.require_parameters` asks an endpoint to support.
-    private static func features(tools: Bool, thinking: Thinking?, images: Bool, documents: Bool) -> RequestFeatures {
-        var needs = Set<Capability>()
-        if tools { needs.insert(.tools) }
-        switch thinking {
-        case nil, .disabled?: break
-        default: needs.insert(.thinking)
-        }
-        if images { needs.insert(.images) }
-        if documents { needs.insert(.documents) }
-        return RequestFeatures(needs: needs)
     }
 
     private func flagged(_ verdict: ModerationVerdict) {

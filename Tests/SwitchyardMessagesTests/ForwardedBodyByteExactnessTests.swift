@@ -162,3 +162,21 @@ extension String {
         return String(self[..<range.lowerBound]) + replacement + String(self[range.upperBound...])
     }
 }
+
+/// `anthropicBody(model:)`: thinking blocks without a signature (made by a translated upstream) are left out, since
+/// Anthropic refuses them; a body without any is forwarded byte for byte.
+struct AnthropicBodyDropsUnsignedThinkingTests {
+    @Test func aBodyWithOnlySignedThinkingIsForwardedByteForByte() throws {
+        let body = #"{"model":"m", "max_tokens":5,"messages":[{"role":"user","content":"x"},{"role":"assistant","content":[{"type":"thinking","thinking":"t","signature":"sig=="},{"type":"text","text":"a"}]},{"role":"user","content":"y"}]}"#
+        let request = try MessagesRequest.parse(utf8(body))
+        #expect(!request.hasUnsignedThinking)
+        #expect(request.anthropicBody(model: "up") == request.forwardedBody(model: "up"))
+    }
+
+    @Test func unsignedThinkingBlocksAreDroppedAndTheRestKept() throws {
+        let body = #"{"provider":{"order":["p"]},"model":"m","max_tokens":5,"messages":[{"role":"user","content":"x"},{"role":"assistant","content":[{"type":"thinking","thinking":"from deepseek","signature":""},{"type":"text","text":"a"},{"type":"tool_use","id":"t1","name":"f","input":{"n":1.50}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"ok"}]},{"role":"assistant","content":[{"type":"thinking","thinking":"signed","signature":"sig=="}]}],"models":["b"]}"#
+        let request = try MessagesRequest.parse(utf8(body))
+        #expect(request.hasUnsignedThinking)
+        #expect(text(request.anthropicBody(model: "up")) == #"{"model":"up","max_tokens":5,"messages":[{"role":"user","content":"x"},{"role":"assistant","content":[{"type":"text","text":"a"},{"type":"tool_use","id":"t1","name":"f","input":{"n":1.50}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"ok"}]},{"role":"assistant","content":[{"type":"thinking","thinking":"signed","signature":"sig=="}]}]}"#)
+    }
+}

@@ -47,6 +47,11 @@ struct GatewayHarness: Sendable {
             kind: anthropic
             base_url: http://127.0.0.1:\(upstreamPort)
             api_key: upstream-provider-key-2
+          - id: mock-quick
+            kind: anthropic
+            base_url: http://127.0.0.1:\(upstreamPort)
+            api_key: upstream-provider-key
+            timeouts: { first_byte_s: 0.3 }
           - id: dead
             kind: anthropic
             base_url: http://127.0.0.1:\(deadPort)

@@ -210,6 +210,14 @@ final class MockUpstream: Sendable {
         let entry = try await record(request)
         let json = entry.json
         let model = json["model"] as? String ?? ""
+        if model.hasPrefix("up-oai-error-"), let status = Int(model.dropFirst("up-oai-error-".count)) {
+            let body = #"{"error":{"message":"openai upstream says \#(status)","type":"server_error","code":null}}"#
+            return Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+        if model == "up-oai-garbage" {
+            // A 200 event stream whose data is not JSON.
+            return Response(status: .ok, headers: [.contentType: "text/event-stream"], body: .init(byteBuffer: ByteBuffer(string: "data: {this is not json\n\n")))
+        }
         if json["stream"] as? Bool != true {
             let body = #"{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"\#(model)","choices":[{"index":0,"message":{"role":"assistant","content":"\#(Self.text)"},"finish_reason":"stop"}],"usage":\#(Self.openAIUsage)}"#
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
