@@ -231,7 +231,8 @@ final class MessagesExchange: UpstreamResponseDelegate {
         guard !planned.attempts.isEmpty else {
             var headers = HTTPHeaders()
             if let seconds = planned.retryAfterSeconds { headers.add(name: "retry-after", value: String(max(1, seconds))) }
-            return reject(.overloaded(planned.explanation, noRoute: !planned.onlyCircuitsExcluded), extraHeaders: headers)
+            // Only an open circuit can change its verdict later: without one, a retry cannot help.
+            return reject(.overloaded(planned.explanation, noRoute: planned.retryAfterSeconds == nil), extraHeaders: headers)
         }
         plan = planned.attempts
 
@@ -509,6 +510,14 @@ final class MessagesExchange: UpstreamResponseDelegate {
             }
             connection.writeBody(buffer)
             lastClientWrite = lastUpstreamActivity
+            if sawUpstreamErrorEvent {
+                // The upstream's `error` event is relayed and ends the stream (as Anthropic's own streams end
+                // after one): the client stops reading there, so the attempt's verdict is settled now.
+                upstream?.close()
+                upstream = nil
+                endAttempt(outcome: "stream_error", verdict: .failure)
+                return finishAndEnd(status: 200, errorType: "upstream_stream_error")
+            }
             pauseReadingIfClientIsSlow()
         case .bufferingBody:
             guard var answer else { return }

@@ -605,3 +605,98 @@ def gateway_post(gateway: Gateway, key: str, body: bytes | dict[str, Any], path:
 
 def header(entry: dict[str, Any], name: str) -> list[str]:
     return [v for k, v in entry["headers"] if k.lower() == name.lower()]
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 4: routing and resilience (several providers per model, failure hooks, metrics)
+
+
+@dataclass
+class RoutingProvider:
+    """A provider of a routing test config: `kind` anthropic or openai; `key_env` names the environment variable
+    holding its key; `timeouts` are its `timeouts` overrides (e.g. {"first_byte_s": 1})."""
+    id: str
+    kind: str
+    base_url: str
+    key_env: str
+    timeouts: dict[str, float] | None = None
+
+
+@dataclass
+class RoutingEndpoint:
+    """One endpoint of a model: provider id, upstream model, price (USD per million tokens), supports."""
+    provider: str
+    model: str
+    price: dict[str, float]
+    supports: tuple[str, ...] = ()
+
+
+def render_routing_config(db: Path, providers: list[RoutingProvider], models: dict[str, list[RoutingEndpoint]],
+                          timeouts: dict[str, float] | None = None,
+                          circuit_breaker: dict[str, float] | None = None) -> str:
+    """YAML for SPEC §2 with several endpoints per model, provider timeouts and a circuit breaker."""
+
+    def flow(d: dict[str, float]) -> str:
+        return "{ " + ", ".join(f"{k}: {v:g}" for k, v in d.items()) + " }"
+
+    lines = ["server:", "  host: 127.0.0.1", "  port: 0", "storage:", f"  url: {yaml_str('sqlite:' + str(db))}"]
+    if timeouts:
+        lines.append(f"timeouts: {flow(timeouts)}")
+    if circuit_breaker:
+        lines.append(f"circuit_breaker: {flow(circuit_breaker)}")
+    lines.append("providers:")
+    for p in providers:
+        lines += [
+            f"  - id: {yaml_str(p.id)}",
+            f"    kind: {p.kind}",
+            f"    base_url: {yaml_str(p.base_url)}",
+            f"    api_key: \"${{{p.key_env}}}\"",
+        ]
+        if p.timeouts:
+            lines.append(f"    timeouts: {flow(p.timeouts)}")
+    lines.append("models:")
+    for mid, endpoints in models.items():
+        lines += [f"  - id: {yaml_str(mid)}", "    endpoints:"]
+        for e in endpoints:
+            lines += [f"      - provider: {yaml_str(e.provider)}", f"        model: {yaml_str(e.model)}",
+                      f"        price: {flow(e.price)}"]
+            if e.supports:
+                lines.append("        supports: [" + ", ".join(e.supports) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def closed_loopback_port() -> int:
+    """A loopback TCP port nothing listens on (bound once by the OS, then released)."""
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def fail_next(mock: MockServer, model: str, status: int, count: int = 1) -> None:
+    """The Anthropic mock answers its next `count` requests for upstream `model` with error `status`."""
+    q = urllib.parse.urlencode({"model": model, "status": status, "count": count})
+    r = http_request(f"{mock.url}/_fail_next?{q}", "POST", b"", context=mock.ssl_context, timeout=10)
+    assert r.status == 200, r
+
+
+def metric_value(gateway: Gateway, name: str, labels: dict[str, str]) -> float | None:
+    """The value of the `/metrics` sample `name{labels}` (labels matched exactly, in any order), or None."""
+    r = http_request(gateway.url + "/metrics", timeout=10)
+    assert r.status == 200, r
+    want = {k: v for k, v in labels.items()}
+    for line in r.body.decode().splitlines():
+        if not line.startswith(name + "{"):
+            continue
+        inner, _, value = line[len(name) + 1:].rpartition("} ")
+        found = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', inner))
+        if found == want:
+            return float(value)
+    return None
+
+
+def wait_record(gateway: Gateway, key_id: str, request_id: str, timeout: float = 10) -> dict[str, Any]:
+    """The usage record of request `request_id` (its id is the request-id the client got)."""
+    def find() -> dict[str, Any] | None:
+        return next((r for r in gateway.usage_records(key_id) if r.get("id") == request_id), None)
+    return wait_for(find, timeout, f"usage record {request_id}", interval=0.2)

@@ -18,6 +18,23 @@ model to the endpoint's upstream model):
     mock-stream-error  message_start and a delta, then an SSE `error` event (overloaded_error)
     mock-error-STATUS  STATUS in 400 401 403 404 413 429 500 529: an Anthropic error envelope
                        (429 carries retry-after)
+    mock-hang[-N]      reads the request and answers nothing until the peer closes the connection
+                       (the log records `closed_at`) or N seconds pass (default 10); then answers
+                       like mock-text (a slow first byte)
+    mock-hold[-N]      streams message_start and the first text delta, then holds until the peer
+                       closes the connection (`closed_at`) or N seconds pass (default 10), then the
+                       rest; JSON: like mock-hang-N
+    mock-garbage       JSON: a 200 whose body is not JSON; stream: a message_start whose data is not
+                       JSON, then a text block as if nothing happened
+    mock-stream-error-linger
+                       like mock-stream-error, but after the `error` event the stream stays open
+                       until the peer closes the connection (`closed_at`) or 5 seconds pass
+    mock-early-error   stream: message_start, ping, then an SSE `error` event (overloaded_error)
+                       before any content; JSON: like mock-error-529
+    mock-early-end     stream: message_start, ping, then the stream ends cleanly (no content);
+                       JSON: a 200 with an empty body
+    mock-early-cut     stream: message_start, ping, then the connection dies; JSON: half the body,
+                       then the connection dies
     mock-agent         a script Claude Code can follow: tool_result in the last user turn ->
                        a final text quoting it; else a Bash tool offered -> tool_use of Bash;
                        else plain text
@@ -29,6 +46,10 @@ Test hooks (not part of the Anthropic API, never logged):
     POST /_reset           clears the log
     POST /_release         releases every mock-slow stream being held
     GET  /_state           {"holding": n, "logged": n, "last_seq": n}
+    POST /_fail_next?model=M&status=S[&count=N]
+                           the next N (default 1) requests for model M are answered with the error
+                           envelope of STATUS S, whatever the scenario (429 carries retry-after);
+                           the log marks them `"forced": true`
 
 Run: python mock_anthropic.py --port 0 --port-file F [--tls-cert C --tls-key K]
      [--require-key KEY] [--pause-ms MS]
@@ -66,6 +87,8 @@ USAGE: dict[str, tuple[int, int, int, int]] = {
     "agent-tool": (3000, 60, 0, 0),
     "agent-final": (3200, 25, 0, 0),
     "agent-text": (800, 9, 0, 0),
+    "hold": (321, 7, 0, 0),
+    "early": (555, 1, 0, 0),
 }
 
 #: The text of mock-text, delivered in these pieces (one text_delta each).
@@ -101,6 +124,10 @@ AGENT_THINKING_PIECES = ["The user wants the marker; ", "I will ask for Bash."]
 SLOW_FIRST = "first"
 SLOW_REST = [" second", " third."]
 CUT_PIECES = ["This stream ", "will be cut ", "in the middle"]
+HOLD_FIRST = "held "
+HOLD_REST = ["until ", "released."]
+GARBAGE_DATA = "{this is not json"
+HANG_DEFAULT_S = 10.0
 
 RETRY_AFTER_429 = "17"
 ERROR_TYPES = {
@@ -190,6 +217,16 @@ class Plan:
         self.full_delta_usage = True
         #: Write this text_delta event split inside a multi-byte character, in two TCP writes.
         self.split_event_containing: str | None = None
+        #: Before answering at all: wait this long for the peer to close (mock-hang).
+        self.hang_seconds: float | None = None
+        #: Streaming: after the first delta, wait this long for the peer to close (mock-hold).
+        self.hold_until_close: float | None = None
+        #: What goes wrong right after message_start and ping: "error", "end" or "cut" (mock-early-*).
+        self.early: str | None = None
+        #: JSON: a body that is not JSON; stream: a message_start whose data is not JSON (mock-garbage).
+        self.garbage = False
+        #: Streaming: after the `error` event, wait this long for the peer to close before ending the stream.
+        self.linger_after_error: float | None = None
 
     def usage(self, streaming_start: bool = False) -> dict[str, Any]:
         return {
@@ -296,6 +333,39 @@ def plan_for(model: str, body: dict[str, Any], seq: int) -> Plan:
         plan.cut_after = 2
         return plan
 
+    def seconds_suffix(prefix: str) -> float:
+        suffix = model[len(prefix):] if model.startswith(prefix) else ""
+        return float(suffix) if suffix.replace(".", "", 1).isdigit() else HANG_DEFAULT_S
+
+    if model == "mock-hang" or model.startswith("mock-hang-"):
+        plan = Plan("hang", [text_block(TEXT_PIECES)], "end_turn", "text")
+        plan.hang_seconds = seconds_suffix("mock-hang-")
+        return plan
+
+    if model == "mock-hold" or model.startswith("mock-hold-"):
+        plan = Plan("hold", [text_block([HOLD_FIRST, *HOLD_REST])], "end_turn")
+        if body.get("stream") is True:
+            plan.hold_until_close = seconds_suffix("mock-hold-")
+        else:
+            plan.hang_seconds = seconds_suffix("mock-hold-")
+        return plan
+
+    if model == "mock-garbage":
+        plan = Plan("garbage", [text_block(TEXT_PIECES)], "end_turn", "text")
+        plan.garbage = True
+        return plan
+
+    if model in ("mock-early-error", "mock-early-end", "mock-early-cut"):
+        plan = Plan(model[len("mock-"):], [text_block(["never ", "sent"])], "end_turn", "early")
+        plan.early = model[len("mock-early-"):]
+        return plan
+
+    if model == "mock-stream-error-linger":
+        plan = Plan("stream-error", [text_block(["Partial ", "answer"])], "end_turn")
+        plan.error_after = 1
+        plan.linger_after_error = 5.0
+        return plan
+
     if model == "mock-stream-error":
         plan = Plan("stream-error", [text_block(["Partial ", "answer"])], "end_turn")
         plan.error_after = 1
@@ -399,6 +469,8 @@ class Mock:
         self.holding = 0
         self.connections = 0
         self.last_seq = 0
+        #: Upstream model -> statuses still to answer with (POST /_fail_next).
+        self.fail_next: dict[str, list[int]] = {}
 
     # -- connection loop ------------------------------------------------------------------------
 
@@ -414,7 +486,7 @@ class Mock:
                     break
                 if req is None:
                     break
-                keep = await self.dispatch(req, writer)
+                keep = await self.dispatch(req, writer, reader)
                 if not keep:
                     break
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, OSError):
@@ -425,7 +497,8 @@ class Mock:
             except Exception:
                 pass
 
-    async def dispatch(self, req: Request, writer: asyncio.StreamWriter) -> bool:
+    async def dispatch(self, req: Request, writer: asyncio.StreamWriter,
+                       reader: asyncio.StreamReader | None = None) -> bool:
         keep = req.keep_alive()
         head_only = req.method == "HEAD"
         path = req.path
@@ -447,6 +520,18 @@ class Mock:
         if path == "/_state" and req.method == "GET":
             state = {"holding": self.holding, "logged": len(self.log), "last_seq": self.last_seq}
             await self.send_json(writer, 200, state, keep, head_only)
+            return keep
+        if path == "/_fail_next" and req.method == "POST":
+            qs = parse_qs(urlsplit(req.target).query)
+            try:
+                target, status = qs["model"][0], int(qs["status"][0])
+                count = int(qs.get("count", ["1"])[0])
+            except (KeyError, ValueError):
+                await self.send_json(writer, 400, {"error": "model, status and count are required"}, keep, head_only)
+                return keep
+            queue = self.fail_next.setdefault(target, [])
+            queue.extend([status] * count)
+            await self.send_json(writer, 200, {"model": target, "pending": len(queue)}, keep, head_only)
             return keep
 
         seq = next(self.seq)
@@ -502,6 +587,14 @@ class Mock:
             resp["completed"] = True
             return keep
 
+        forced = self.fail_next.get(model) if is_messages else None
+        if forced:
+            status = forced.pop(0)
+            entry["forced"] = True
+            etype, message = ERROR_TYPES.get(status, ("api_error", f"mock error {status}"))
+            extra = {"retry-after": RETRY_AFTER_429} if status == 429 else None
+            return await fail(status, etype, message, extra)
+
         if model.startswith("mock-error-"):
             try:
                 status = int(model[len("mock-error-"):])
@@ -517,6 +610,14 @@ class Mock:
 
         plan = plan_for(model, body, seq)
         entry["scenario"] = plan.scenario
+        if plan.hang_seconds is not None:
+            entry["hung"] = True
+            if await wait_for_close(reader, plan.hang_seconds):
+                resp["closed_at"] = time.time()
+                return False
+        if plan.early == "error" and not entry["stream"]:
+            etype, emessage = ERROR_TYPES[529]
+            return await fail(529, etype, emessage)
         message = {
             "id": f"msg_mock_{seq:06d}{secrets.token_hex(4)}",
             "type": "message",
@@ -530,10 +631,12 @@ class Mock:
         resp["message"] = message
         if not entry["stream"]:
             resp["status"] = 200
+            if plan.garbage or plan.early in ("end", "cut"):
+                return await self.send_broken_json(writer, plan, message, resp, keep, request_id)
             await self.send_json(writer, 200, message, keep, head_only, request_id=request_id)
             resp["completed"] = True
             return keep
-        return await self.stream(writer, plan, message, resp, keep, request_id)
+        return await self.stream(writer, plan, message, resp, keep, request_id, reader)
 
     # -- writing --------------------------------------------------------------------------------
 
@@ -559,8 +662,31 @@ class Mock:
         writer.write(self.head(status, headers, keep_alive) + (b"" if head_only else data))
         await writer.drain()
 
+    async def send_broken_json(self, writer: asyncio.StreamWriter, plan: Plan, message: dict[str, Any],
+                               resp: dict[str, Any], keep: bool, request_id: str) -> bool:
+        """A 200 that is no message: garbage, an empty body, or half the body and a dead connection."""
+        whole = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
+        data = GARBAGE_DATA.encode() if plan.garbage else b"" if plan.early == "end" else whole
+        headers = {
+            "date": time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime()),
+            "content-type": "application/json",
+            "content-length": str(len(data)),
+            "request-id": request_id,
+        }
+        if plan.early == "cut":
+            writer.write(self.head(200, headers, keep) + data[: len(data) // 2])
+            await writer.drain()
+            resp["cut"] = True
+            writer.transport.abort()
+            return False
+        writer.write(self.head(200, headers, keep) + data)
+        await writer.drain()
+        resp["garbage" if plan.garbage else "empty"] = True
+        resp["completed"] = True
+        return keep
+
     async def stream(self, writer: asyncio.StreamWriter, plan: Plan, message: dict[str, Any], resp: dict[str, Any],
-                     keep: bool, request_id: str) -> bool:
+                     keep: bool, request_id: str, reader: asyncio.StreamReader | None = None) -> bool:
         resp["status"] = 200
         headers = {
             "date": time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime()),
@@ -591,8 +717,31 @@ class Mock:
                     await asyncio.sleep(self.pause)
 
         start = dict(message, content=[], stop_reason=None, stop_sequence=None, usage=plan.usage(streaming_start=True))
-        await emit({"type": "message_start", "message": start})
+        if plan.garbage:
+            payload = f"event: message_start\ndata: {GARBAGE_DATA}\n\n".encode()
+            resp["events"].append("message_start (garbage)")
+            resp["garbage"] = True
+            writer.write(b"%x\r\n%s\r\n" % (len(payload), payload))
+            await writer.drain()
+        else:
+            await emit({"type": "message_start", "message": start})
         await emit({"type": "ping"})
+        if plan.early == "error":
+            await emit({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"},
+                        "request_id": request_id})
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
+            resp["completed"] = True
+            return keep
+        if plan.early == "end":
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
+            resp["completed"] = True
+            return keep
+        if plan.early == "cut":
+            resp["cut"] = True
+            writer.transport.abort()
+            return False
         deltas_sent = 0
         for index, block in enumerate(plan.blocks):
             await emit({"type": "content_block_start", "index": index, "content_block": block.start()})
@@ -616,6 +765,13 @@ class Mock:
                     finally:
                         self.holding -= 1
                     await emit({"type": "ping"})
+                elif plan.hold_until_close is not None and deltas_sent == 0:
+                    await emit({"type": "content_block_delta", "index": index, "delta": delta}, split)
+                    deltas_sent += 1
+                    resp["held_at"] = time.time()
+                    if await wait_for_close(reader, plan.hold_until_close):
+                        resp["closed_at"] = time.time()
+                        return False
                 else:
                     await emit({"type": "content_block_delta", "index": index, "delta": delta}, split)
                     deltas_sent += 1
@@ -627,6 +783,11 @@ class Mock:
                 if plan.error_after is not None and deltas_sent == plan.error_after:
                     await emit({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"},
                                 "request_id": request_id})
+                    if plan.linger_after_error is not None:
+                        resp["error_sent_at"] = time.time()
+                        if await wait_for_close(reader, plan.linger_after_error):
+                            resp["closed_at"] = time.time()
+                            return False
                     writer.write(b"0\r\n\r\n")
                     await writer.drain()
                     resp["completed"] = True
@@ -648,6 +809,26 @@ class Mock:
         await writer.drain()
         resp["completed"] = True
         return keep
+
+
+async def wait_for_close(reader: asyncio.StreamReader | None, seconds: float) -> bool:
+    """Waits up to `seconds` for the peer to close the connection (anything it sends is discarded);
+    True when it closed."""
+    if reader is None:
+        await asyncio.sleep(seconds)
+        return False
+
+    async def until_eof() -> None:
+        while await reader.read(65536):
+            pass
+
+    try:
+        await asyncio.wait_for(until_eof(), seconds)
+        return True
+    except asyncio.TimeoutError:
+        return False
+    except (ConnectionError, OSError):
+        return True
 
 
 def new_request_id() -> str:

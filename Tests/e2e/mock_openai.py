@@ -23,6 +23,7 @@ What it answers is chosen by the `model` it receives:
     oa-reasoning       DeepSeek-style `reasoning_content` deltas, then content
     oa-empty-args      a tool call whose arguments never arrive (`""`)
     oa-cut             a few deltas, then the connection dies (no finish_reason, no [DONE])
+    oa-early-cut       only the role chunk (no content), then the connection dies; JSON: half the body
     oa-garbage         a few deltas, a `data:` line that is not JSON, then the rest as if nothing happened
     oa-error-STATUS    STATUS in 400 401 429 (429 carries retry-after), OpenAI's error shape
     oa-agent           for Claude Code: `tool` messages after the last assistant message -> a final text
@@ -450,6 +451,11 @@ def plan_for(model: str, body: dict[str, Any], seq: int) -> Plan:
     if model == "oa-cut":
         plan = Plan("cut", text_deltas(CUT_PIECES), "stop", None)
         plan.cut_after = 1 + CUT_AFTER  # the role chunk and CUT_AFTER content chunks
+        return plan
+
+    if model == "oa-early-cut":
+        plan = Plan("early-cut", text_deltas(CUT_PIECES), "stop", None)
+        plan.cut_after = 1  # the role chunk only: nothing a client could show
         return plan
 
     if model == "oa-garbage":
