@@ -13,6 +13,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "switchyard", targets: ["switchyard"]),
+        .executable(name: "switchyard-microbench", targets: ["SwitchyardMicroBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -124,6 +125,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Release-mode micro-benchmarks of the SSE parser, validation and translation (issue 6).
+        .executableTarget(
+            name: "SwitchyardMicroBench",
+            dependencies: [
+                "SwitchyardMessages", "SwitchyardEventStream", "SwitchyardTranslation",
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
