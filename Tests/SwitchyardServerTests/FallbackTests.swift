@@ -215,12 +215,9 @@ import SwitchyardAccounts
                 var iterator = client.parts.makeAsyncIterator()
                 let received = await RawHTTPClient.readBody(&iterator, until: "content_block_start")
                 #expect(received.contains("event: message_start"))
-                let hungUpAt = ContinuousClock.now
                 await client.close()
-                while mock.closedStreams == 0 && ContinuousClock.now - hungUpAt < .seconds(1) {
-                    try await Task.sleep(for: .milliseconds(10))
-                }
-                #expect(mock.closedStreams == 1, "the upstream saw its connection closed within a second")
+                #expect(try await mock.waitForClosedStream(within: .seconds(1)) == 1,
+                        "the upstream saw its connection closed within a second")
                 try await Task.sleep(for: .milliseconds(100))
                 let records = try await gateway.storedUsage()
                 #expect(records.count == 1)

@@ -58,13 +58,9 @@ import SwitchyardAccounts
                 var iterator = client.parts.makeAsyncIterator()
                 let received = await RawHTTPClient.readBody(&iterator, until: "content_block_start")
                 #expect(received.contains("event: message_start"))
-                let hungUpAt = ContinuousClock.now
                 await client.close()
                 // The upstream notices its connection closed (its next ping fails) within a second.
-                while mock.closedStreams == 0 && ContinuousClock.now - hungUpAt < .seconds(1) {
-                    try await Task.sleep(for: .milliseconds(10))
-                }
-                #expect(mock.closedStreams == 1)
+                #expect(try await mock.waitForClosedStream(within: .seconds(1)) == 1)
                 let records = try await gateway.storedUsage()
                 #expect(records.count == 1)
                 #expect(records.first?.status == 499)

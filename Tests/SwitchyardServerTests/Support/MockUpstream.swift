@@ -32,6 +32,15 @@ final class MockUpstream: Sendable {
     var requests: [Recorded] { recorded.withLock { $0 } }
     var closedStreams: Int { closedWhileHolding.withLock { $0 } }
     func reset() { recorded.withLock { $0.removeAll() } }
+    /// Waits (at most `limit`) until a held stream has seen its connection closed; returns how many have.
+    func waitForClosedStream(within limit: Duration) async throws -> Int {
+        let start = ContinuousClock.now
+        while closedStreams == 0 && ContinuousClock.now - start < limit {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return closedStreams
+    }
+
     /// Lets every held stream (`up-hold`) finish.
     func releaseHeldStreams() { released.withLock { $0 = true } }
 
