@@ -242,7 +242,7 @@ struct ConfigurationReader {
             guard let fields = self.fields(node, at: path, allowed: Self.providerKeys, nullIsEmpty: false) else {
                 continue
             }
-            let id = self.requiredString(fields, "id")
+            let id = self.identifier(fields, "id")
             let kindName = self.requiredString(fields, "kind")
             var kind: ProviderKind? = nil
             if let kindName {
@@ -325,7 +325,7 @@ struct ConfigurationReader {
             guard let fields = self.fields(node, at: path, allowed: Self.modelKeys, nullIsEmpty: false) else {
                 continue
             }
-            let id = self.requiredString(fields, "id")
+            let id = self.identifier(fields, "id")
             var uniqueNames: [(name: String, path: String, line: Int?)] = []
             if let id {
                 uniqueNames.append((id, fields.path(of: "id"), fields["id"]?.mark?.line))
@@ -575,6 +575,17 @@ struct ConfigurationReader {
         guard let text = self.text(node, at: fields.path(of: key), expecting: "a string") else { return nil }
         guard let text, !text.isEmpty else {
             self.report("must not be empty", at: fields.path(of: key), node: node)
+            return nil
+        }
+        return text
+    }
+
+    /// A required provider or model id. Ids are sent in response headers (`x-switchyard-provider`,
+    /// `x-switchyard-model`), so they may not hold control characters or spaces.
+    private mutating func identifier(_ fields: Fields, _ key: String) -> String? {
+        guard let text = self.requiredString(fields, key) else { return nil }
+        guard text.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F }) else {
+            self.report("must not contain spaces or control characters", at: fields.path(of: key), node: fields[key])
             return nil
         }
         return text

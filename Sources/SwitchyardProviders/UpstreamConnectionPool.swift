@@ -116,7 +116,8 @@ public final class UpstreamConnectionPool {
                     if let sslContext {
                         try sync.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: serverName))
                     }
-                    try sync.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes)
+                    // Request headers are the gateway's own or client headers NIO's parser accepted: no second validation.
+                    try sync.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes, enableOutboundHeaderValidation: false)
                     try sync.addHandler(UpstreamChannelHandler())
                 }
             }

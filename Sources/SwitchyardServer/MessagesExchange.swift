@@ -1083,16 +1083,3 @@ extension [UInt8] {
         }
     }
 }
-
-extension HTTPHeaders {
-    /// The `anthropic-ratelimit-*` headers of a limited key (reset times in RFC 3339).
-    mutating func addRateLimits(_ decision: RateLimiter.Decision) {
-        for (name, window) in [("requests", decision.requests), ("tokens", decision.tokens)] {
-            guard let window else { continue }
-            add(name: "anthropic-ratelimit-\(name)-limit", value: String(window.limit))
-            add(name: "anthropic-ratelimit-\(name)-remaining", value: String(window.remaining))
-            add(name: "anthropic-ratelimit-\(name)-reset",
-                value: Date(timeIntervalSince1970: window.resetAt.rounded(.up)).ISO8601Format())
-        }
-    }
-}

@@ -304,4 +304,25 @@ import Testing
         // The first one is what parse throws.
         #expect(firstError(yaml) == errors.first)
     }
+
+    @Test func idsThatCouldNotGoIntoAResponseHeaderAreRefused() throws {
+        let provider = try #require(firstError("""
+            providers:
+              - id: "anthropic main"
+                kind: anthropic
+                base_url: https://api.anthropic.com
+            """))
+        #expect(provider.line == 2)
+        #expect(provider.keyPath == "providers[0].id")
+        #expect(provider.message == "must not contain spaces or control characters")
+
+        let model = try #require(firstError("""
+            \(oneProvider)
+            models:
+              - id: "claude\\r\\nx-injected: 1"
+                endpoints: [{ provider: anthropic, model: claude }]
+            """))
+        #expect(model.keyPath == "models[0].id")
+        #expect(model.message == "must not contain spaces or control characters")
+    }
 }

@@ -18,6 +18,8 @@ struct GatewayHarness: Sendable {
     let secret: String
     /// The gateway's circuit breakers and endpoint figures.
     let health: EndpointHealthBoard
+    /// Starts the gateway's graceful shutdown (what SIGTERM does) and returns at once.
+    let beginShutdown: @Sendable () async -> Void
 
     /// Every scenario the mock knows, as gateway model `test/<name>` → upstream model `up-<name>`.
     static let scenarios = ["text", "hold", "cut", "garbage", "error-400", "error-401", "error-403",
@@ -156,7 +158,8 @@ struct GatewayHarness: Sendable {
             var iterator = ports.makeAsyncIterator()
             let port = await iterator.next()!
             let harness = GatewayHarness(
-                port: port, store: store, ledger: ledger, keyID: key.id, secret: secret, health: runtime.health)
+                port: port, store: store, ledger: ledger, keyID: key.id, secret: secret, health: runtime.health,
+                beginShutdown: { await services.triggerGracefulShutdown() })
             do {
                 let value = try await body(harness)
                 await services.triggerGracefulShutdown()

@@ -1,0 +1,107 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import SwitchyardAccounts
+import Testing
+
+/// One client connection over several requests: pipelined requests answered in order, and graceful shutdown.
+@Suite struct ConnectionHandlingTests {
+    /// Reads parts until `count` answers have ended (or the connection closed); returns each answer's parts.
+    private static func answers(
+        _ count: Int, from iterator: inout AsyncStream<RawHTTPClient.Part>.Iterator
+    ) async -> [(head: HTTPResponseHead?, body: String)] {
+        var result: [(head: HTTPResponseHead?, body: String)] = []
+        var head: HTTPResponseHead?
+        var body = ""
+        while result.count < count, let part = await iterator.next() {
+            switch part {
+            case .head(let value): head = value
+            case .body(let chunk): body += chunk
+            case .end:
+                result.append((head, body))
+                head = nil
+                body = ""
+            case .closed:
+                return result
+            }
+        }
+        return result
+    }
+
+    @Test func pipelinedRequestsWaitForTheAnswerBeforeThemAndAreAnsweredInOrder() async throws {
+        try await MockUpstream.run { upstreamPort, mock in
+            try await GatewayHarness.run(upstreamPort: upstreamPort) { gateway in
+                let client = try await RawHTTPClient.connect(port: gateway.port, group: Requests.group)
+                // Three requests back to back, without waiting: a stream the mock holds open, a JSON request,
+                // and one with a wrong key.
+                try await client.send(uri: "/v1/messages", headers: Requests.headers(key: gateway.secret),
+                                      body: Requests.body(model: "test/hold", stream: true))
+                try await client.send(uri: "/v1/messages", headers: Requests.headers(key: gateway.secret),
+                                      body: Requests.body(model: "test/text"))
+                try await client.send(uri: "/v1/messages", headers: Requests.headers(key: "sk-sy-wrong"),
+                                      body: Requests.body(model: "test/text"))
+                var iterator = client.parts.makeAsyncIterator()
+                guard case .head(let streamHead)? = await iterator.next() else {
+                    Issue.record("no head for the first answer")
+                    return
+                }
+                #expect(streamHead.status == .ok)
+                #expect(streamHead.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true)
+                _ = await RawHTTPClient.readBody(&iterator, until: "event: ping")
+                // The held stream is still open: the requests behind it have not been taken up.
+                #expect(mock.requests.count == 1)
+                mock.releaseHeldStreams()
+                let rest = await Self.answers(3, from: &iterator)
+                try #require(rest.count == 3)
+                #expect(rest[0].body.contains("event: message_stop"))
+                #expect(rest[1].head?.status == .ok)
+                #expect(Requests.json(rest[1].body)["type"] as? String == "message")
+                #expect(rest[2].head?.status == .unauthorized)
+                #expect(Requests.json(rest[2].body)["type"] as? String == "error")
+                let ids = [streamHead.headers.first(name: "request-id"), rest[1].head?.headers.first(name: "request-id"),
+                           rest[2].head?.headers.first(name: "request-id")]
+                #expect(Set(ids.compactMap { $0 }).count == 3)
+                #expect(mock.requests.map { Requests.json(String(decoding: $0.body, as: UTF8.self))["model"] as? String } == ["up-hold", "up-text"])
+                await client.close()
+            }
+        }
+    }
+
+    @Test func shutdownClosesIdleConnectionsAndLetsAnAnswerInProgressFinish() async throws {
+        try await MockUpstream.run { upstreamPort, mock in
+            try await GatewayHarness.run(upstreamPort: upstreamPort) { gateway in
+                let idle = try await RawHTTPClient.connect(port: gateway.port, group: Requests.group)
+                try await idle.send(uri: "/v1/messages", headers: Requests.headers(key: gateway.secret),
+                                    body: Requests.body(model: "test/text"))
+                var idleParts = idle.parts.makeAsyncIterator()
+                let first = await Self.answers(1, from: &idleParts)
+                #expect(first.first?.head?.status == .ok)
+
+                let busy = try await RawHTTPClient.connect(port: gateway.port, group: Requests.group)
+                try await busy.send(uri: "/v1/messages", headers: Requests.headers(key: gateway.secret),
+                                    body: Requests.body(model: "test/hold", stream: true))
+                var busyParts = busy.parts.makeAsyncIterator()
+                _ = await RawHTTPClient.readBody(&busyParts, until: "event: ping")
+
+                await gateway.beginShutdown()
+                // The idle connection is closed by the gateway, without a request.
+                let idleEnd = await idleParts.next()
+                guard case .closed? = idleEnd else {
+                    Issue.record("the idle connection was not closed: \(String(describing: idleEnd))")
+                    return
+                }
+                // The stream in progress runs to its end, then its connection closes.
+                mock.releaseHeldStreams()
+                let rest = await Self.answers(1, from: &busyParts)
+                #expect(rest.first?.body.contains("event: message_stop") == true)
+                guard case .closed? = await busyParts.next() else {
+                    Issue.record("the busy connection stayed open after its answer")
+                    return
+                }
+                let usage = try await gateway.storedUsage()
+                #expect(usage.count == 2)
+                #expect(usage.allSatisfy { $0.status == 200 })
+            }
+        }
+    }
+}
