@@ -49,7 +49,17 @@ public enum APIKeySecret {
     /// Whether the text has the shape of a Switchyard secret: the prefix, the exact length and base62
     /// characters. A cheap rejection before hashing; it says nothing about whether the key exists.
     public static func looksValid(_ candidate: some StringProtocol) -> Bool {
-        let utf8 = candidate.utf8
+        var text = String(candidate)
+        return text.withUTF8 { looksValid(utf8: $0) }
+    }
+
+    /// ``looksValid(_:)`` for a `String`, read in place (it runs on every request).
+    public static func looksValid(_ candidate: String) -> Bool {
+        var text = candidate
+        return text.withUTF8 { looksValid(utf8: $0) }
+    }
+
+    private static func looksValid(utf8: UnsafeBufferPointer<UInt8>) -> Bool {
         guard utf8.count == length else { return false }
         var index = 0
         for byte in utf8 {

@@ -271,6 +271,21 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         runtime.logger.debug("client connection error", metadata: ["error": "\(error)"])
+        // Bytes that are not HTTP/1.1: answered with a 400 when no answer has started, then the connection closes
+        // (the parser cannot find the next request's start). NIO's HTTPServerProtocolErrorHandler did this with an
+        // empty body, on every write's path; this is the same rule, Anthropic-shaped, at no cost per request.
+        if error is HTTPParserError, exchange == nil {
+            switch state {
+            case .idle, .receiving:
+                keepAlive = false
+                queued.removeAll()
+                state = .responding
+                return writeError(
+                    .invalidRequest("The request is not valid HTTP/1.1."), requestID: RequestID.make(), route: "other")
+            case .discarding, .responding:
+                break
+            }
+        }
         context.close(promise: nil)
     }
 }

@@ -53,8 +53,9 @@ public final class GatewayServer: Service {
                     // NIO's handler, does not stop and restart reading around every request (two epoll_ctl calls each).
                     // No outbound header validation: every response header is either the gateway's own (config ids
                     // are checked at load) or a value NIO's parser already accepted from an upstream.
+                    // No protocol error handler: ClientConnectionHandler answers malformed HTTP itself.
                     try sync.configureHTTPServerPipeline(
-                        withPipeliningAssistance: false, withErrorHandling: true, withOutboundHeaderValidation: false)
+                        withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false)
                     try sync.addHandler(ClientConnectionHandler(runtime: runtime, coldRoutes: coldRoutes, pools: pools))
                 }
             }

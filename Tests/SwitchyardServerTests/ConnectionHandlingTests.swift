@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import SwitchyardAccounts
 import Testing
 
@@ -103,5 +104,48 @@ import Testing
                 #expect(usage.allSatisfy { $0.status == 200 })
             }
         }
+    }
+
+    @Test func bytesThatAreNotHTTPGetAnAnthropicShaped400AndTheConnectionCloses() async throws {
+        try await MockUpstream.run { upstreamPort, mock in
+            try await GatewayHarness.run(upstreamPort: upstreamPort) { gateway in
+                let text = try await RawBytes.exchange(port: gateway.port, sending: "NOT HTTP AT ALL\r\n\r\n")
+                #expect(text.hasPrefix("HTTP/1.1 400 Bad Request\r\n"))
+                #expect(text.lowercased().contains("connection: close\r\n"))
+                let body = String(text[text.range(of: "\r\n\r\n")!.upperBound...])
+                let error = Requests.json(body)["error"] as? [String: Any]
+                #expect(error?["type"] as? String == "invalid_request_error")
+                #expect(mock.requests.isEmpty)
+            }
+        }
+    }
+}
+
+/// Writes raw bytes on a new connection and returns everything the server sent until it closed (at most 5 s).
+enum RawBytes {
+    private final class Collector: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = ByteBuffer
+        var received = ""
+        let closed: EventLoopPromise<String>
+        init(closed: EventLoopPromise<String>) { self.closed = closed }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            received += String(buffer: unwrapInboundIn(data))
+        }
+        func channelInactive(context: ChannelHandlerContext) { closed.succeed(received) }
+    }
+
+    static func exchange(port: Int, sending bytes: String) async throws -> String {
+        let loop = Requests.group.next()
+        let closed = loop.makePromise(of: String.self)
+        let channel = try await ClientBootstrap(group: loop)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(Collector(closed: closed))
+                }
+            }
+            .connect(host: "127.0.0.1", port: port).get()
+        try await channel.writeAndFlush(ByteBuffer(string: bytes)).get()
+        loop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
+        return try await closed.futureResult.get()
     }
 }
