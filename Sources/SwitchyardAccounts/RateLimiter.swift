@@ -92,12 +92,10 @@ public final class RateLimiter: Sendable {
         var requests = SlidingWindowCounter()
         var tokens = SlidingWindowCounter()
 
-        /// The key's windows moved to `time` (a new state for a key not seen yet).
-        static func current(_ keys: [String: KeyState], _ keyID: String, at time: Double) -> KeyState {
-            var key = keys[keyID] ?? KeyState()
-            key.requests.advance(to: time)
-            key.tokens.advance(to: time)
-            return key
+        /// Moves both windows to `time`.
+        mutating func advance(to time: Double) {
+            requests.advance(to: time)
+            tokens.advance(to: time)
         }
     }
 
@@ -114,27 +112,32 @@ public final class RateLimiter: Sendable {
     public func admit(keyID: String, rpm: Int?, tpm: Int?) -> Decision {
         guard rpm != nil || tpm != nil else { return Decision(allowed: true) }
         let time = now()
+        // Each key's state is changed in place inside the dictionary: copying it out and back would copy its two
+        // 600-slot windows on every request.
         return state.withLock { keys in
-            var key = KeyState.current(keys, keyID, at: time)
-            var retryAt: Double?
-            var refusedBy: String?
-            if let rpm, key.requests.total + 1 > Int64(rpm) {
-                retryAt = key.requests.timeWhenFree(units: 1, limit: Int64(rpm))
-                refusedBy = "requests per minute (\(rpm))"
-            }
-            if let tpm, key.tokens.total >= Int64(tpm) {
-                let tokensFree = key.tokens.timeWhenFree(units: 1, limit: Int64(tpm))
-                if tokensFree > (retryAt ?? 0) { retryAt = tokensFree }
-                refusedBy = refusedBy.map { "\($0) and tokens per minute (\(tpm))" } ?? "tokens per minute (\(tpm))"
-            }
-            let allowed = retryAt == nil
-            if allowed, rpm != nil { key.requests.add(1, at: time) }
-            keys[keyID] = key
-            var decision = Self.figures(key, rpm: rpm, tpm: tpm, allowed: allowed)
-            decision.refusedBy = refusedBy
-            if let retryAt { decision.retryAfterSeconds = max(1, Int((retryAt - time).rounded(.up))) }
-            return decision
+            Self.admit(&keys[keyID, default: KeyState()], rpm: rpm, tpm: tpm, at: time)
         }
+    }
+
+    private static func admit(_ key: inout KeyState, rpm: Int?, tpm: Int?, at time: Double) -> Decision {
+        key.advance(to: time)
+        var retryAt: Double?
+        var refusedBy: String?
+        if let rpm, key.requests.total + 1 > Int64(rpm) {
+            retryAt = key.requests.timeWhenFree(units: 1, limit: Int64(rpm))
+            refusedBy = "requests per minute (\(rpm))"
+        }
+        if let tpm, key.tokens.total >= Int64(tpm) {
+            let tokensFree = key.tokens.timeWhenFree(units: 1, limit: Int64(tpm))
+            if tokensFree > (retryAt ?? 0) { retryAt = tokensFree }
+            refusedBy = refusedBy.map { "\($0) and tokens per minute (\(tpm))" } ?? "tokens per minute (\(tpm))"
+        }
+        let allowed = retryAt == nil
+        if allowed, rpm != nil { key.requests.add(1, at: time) }
+        var decision = figures(key, rpm: rpm, tpm: tpm, allowed: allowed)
+        decision.refusedBy = refusedBy
+        if let retryAt { decision.retryAfterSeconds = max(1, Int((retryAt - time).rounded(.up))) }
+        return decision
     }
 
     /// Counts `tokens` used by a finished request of a key with a TPM limit.
@@ -142,9 +145,7 @@ public final class RateLimiter: Sendable {
         guard tpm != nil, tokens > 0 else { return }
         let time = now()
         state.withLock { keys in
-            var key = keys[keyID] ?? KeyState()
-            key.tokens.add(Int64(tokens), at: time)
-            keys[keyID] = key
+            keys[keyID, default: KeyState()].tokens.add(Int64(tokens), at: time)
         }
     }
 
@@ -153,9 +154,13 @@ public final class RateLimiter: Sendable {
         guard rpm != nil || tpm != nil else { return Decision(allowed: true) }
         let time = now()
         return state.withLock { keys in
-            let key = KeyState.current(keys, keyID, at: time)
-            if keys[keyID] != nil { keys[keyID] = key }
-            return Self.figures(key, rpm: rpm, tpm: tpm, allowed: true)
+            guard keys[keyID] != nil else {
+                var fresh = KeyState()
+                fresh.advance(to: time)
+                return Self.figures(fresh, rpm: rpm, tpm: tpm, allowed: true)
+            }
+            keys[keyID]!.advance(to: time)
+            return Self.figures(keys[keyID]!, rpm: rpm, tpm: tpm, allowed: true)
         }
     }
 

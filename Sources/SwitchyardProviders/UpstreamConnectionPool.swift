@@ -54,23 +54,21 @@ public final class UpstreamConnectionPool {
 
     public var idleCount: Int { idle.values.reduce(0) { $0 + $1.count } }
 
+    // The idle lists are changed in place through the dictionary's subscript: copying a list out and back would
+    // copy (and retain every connection of) the whole list on each release — measured as the largest single cost
+    // with 1,000 streams in flight.
     func putBack(_ connection: UpstreamConnection) {
-        var list = idle[connection.origin, default: []]
-        guard list.count < maxIdlePerOrigin else {
+        guard (idle[connection.origin]?.count ?? 0) < maxIdlePerOrigin else {
             connection.channel.close(promise: nil)
             return
         }
         connection.idleSince = .now()
-        list.append(connection)
-        idle[connection.origin] = list
+        idle[connection.origin, default: []].append(connection)
         startReaperIfNeeded()
     }
 
     func forget(_ connection: UpstreamConnection) {
-        guard var list = idle[connection.origin],
-              let index = list.firstIndex(where: { $0 === connection }) else { return }
-        list.remove(at: index)
-        idle[connection.origin] = list
+        idle[connection.origin]?.removeAll(where: { $0 === connection })
     }
 
     private func startReaperIfNeeded() {
