@@ -260,7 +260,7 @@ struct ConfigurationReader {
                     self.report(error.reason, at: fields.path(of: "base_url"), node: fields["base_url"])
                 }
             }
-            let apiKey = self.string(fields, "api_key") ?? ""
+            let apiKey = self.headerValue(fields, "api_key") ?? ""
             var tls: TLSSettings? = nil
             if fields["tls"].map({ !Self.isNull($0) }) ?? false,
                 let tlsFields = self.fields(fields, "tls", allowed: ["ca_file"])
@@ -438,7 +438,7 @@ struct ConfigurationReader {
                 url = nil
             }
         }
-        let apiKey = self.string(fields, "api_key")
+        let apiKey = self.headerValue(fields, "api_key")
         let model = self.string(fields, "model", nonEmpty: true)
         guard let kind else { return nil }
         return ModerationSettings(
@@ -586,6 +586,20 @@ struct ConfigurationReader {
         guard let text = self.requiredString(fields, key) else { return nil }
         guard text.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F }) else {
             self.report("must not contain spaces or control characters", at: fields.path(of: key), node: fields[key])
+            return nil
+        }
+        return text
+    }
+
+    /// An optional string sent as an HTTP header value (an upstream key): no line breaks or other control
+    /// characters, which would break the request or inject headers. A value from `${VAR}` with a trailing newline
+    /// (a secret file) is the usual cause, so the message says so.
+    private mutating func headerValue(_ fields: Fields, _ key: String) -> String? {
+        guard let text = self.string(fields, key) else { return nil }
+        guard text.unicodeScalars.allSatisfy({ ($0.value >= 0x20 || $0.value == 0x09) && $0.value != 0x7F }) else {
+            self.report(
+                "must not contain line breaks or control characters (a trailing newline in the environment variable?)",
+                at: fields.path(of: key), node: fields[key])
             return nil
         }
         return text

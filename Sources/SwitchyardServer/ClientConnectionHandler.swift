@@ -37,12 +37,23 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private var context: ChannelHandlerContext?
     private var keepAlive = true
     private var exchange: MessagesExchange?
-    /// Parts of pipelined requests that arrived while an earlier request was being answered.
-    private var queued = CircularBuffer<HTTPServerRequestPart>()
+    /// What arrived while an earlier request was being answered: parts of pipelined requests, or a parse error
+    /// (answered with its 400 in turn, after the answers before it).
+    private enum Queued {
+        case part(HTTPServerRequestPart)
+        case parseError
+    }
+
+    private var queued = CircularBuffer<Queued>()
     /// A read was asked for while parts were queued; it is issued once the queue is empty.
     private var readHeld = false
     /// The server is shutting down: no request after the current one.
     private var quiescing = false
+    /// The connection is closing (or closed): nothing more is read, answered or queued.
+    private var closing = false
+    /// `processQueued` is running: a nested call (an answer written synchronously while draining) returns at
+    /// once and the outer loop goes on, so a deep pipeline does not deepen the stack.
+    private var draining = false
 
     init(runtime: GatewayRuntime, coldRoutes: ColdRoutes, pools: UpstreamPools) {
         self.runtime = runtime
@@ -59,13 +70,14 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }
         let part = unwrapInboundIn(data)
         if case .responding = state {
-            if !quiescing { queued.append(part) }
+            if !quiescing { queued.append(.part(part)) }
             return
         }
         if !queued.isEmpty {
-            queued.append(part)
+            queued.append(.part(part))
             return
         }
         process(part, context: context)
@@ -86,19 +98,32 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         quiescing = true
         keepAlive = false
         queued.removeAll()
-        if case .idle = state { context.close(promise: nil) }
+        if case .idle = state { close(context) }
     }
 
     /// Takes up queued parts after an answer ended, until a request is being answered again or none are left.
     private func processQueued() {
-        while let context, !queued.isEmpty {
+        guard !draining else { return }
+        draining = true
+        defer { draining = false }
+        while let context, !closing, !queued.isEmpty {
             if case .responding = state { return }
-            process(queued.removeFirst(), context: context)
+            switch queued.removeFirst() {
+            case .part(let part): process(part, context: context)
+            case .parseError: answerParseError(context: context)
+            }
         }
-        if readHeld, let context {
+        if readHeld, !closing, let context {
             readHeld = false
             context.read()
         }
+    }
+
+    /// Closes the connection; from here on nothing is read or answered.
+    private func close(_ context: ChannelHandlerContext) {
+        closing = true
+        queued.removeAll()
+        context.close(promise: nil)
     }
 
     private func process(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
@@ -126,7 +151,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                 dispatch(head, body: body)
             case .discarding(let keepAlive):
                 state = .idle
-                if !keepAlive { context.close(promise: nil) }
+                if !keepAlive { close(context) }
             case .idle, .responding:
                 break
             }
@@ -229,6 +254,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             if !queued.isEmpty { processQueued() }
         } else {
+            // Closing once the answer is flushed; whatever the client sends meanwhile is ignored.
+            closing = true
             queued.removeAll()
             context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         }
@@ -258,6 +285,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     // MARK: connection events
 
     func channelInactive(context: ChannelHandlerContext) {
+        closing = true
+        queued.removeAll()
         let exchange = self.exchange
         self.exchange = nil
         exchange?.clientDisconnected()
@@ -271,22 +300,29 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         runtime.logger.debug("client connection error", metadata: ["error": "\(error)"])
-        // Bytes that are not HTTP/1.1: answered with a 400 when no answer has started, then the connection closes
-        // (the parser cannot find the next request's start). NIO's HTTPServerProtocolErrorHandler did this with an
+        // Bytes that are not HTTP/1.1 (the parser cannot find the next request's start): a 400, once the answers
+        // before it are written, then the connection closes. NIO's HTTPServerProtocolErrorHandler did this with an
         // empty body, on every write's path; this is the same rule, Anthropic-shaped, at no cost per request.
-        if error is HTTPParserError, exchange == nil {
-            switch state {
-            case .idle, .receiving:
-                keepAlive = false
-                queued.removeAll()
-                state = .responding
-                return writeError(
-                    .invalidRequest("The request is not valid HTTP/1.1."), requestID: RequestID.make(), route: "other")
-            case .discarding, .responding:
-                break
-            }
+        guard error is HTTPParserError, !closing, context.channel.isActive else {
+            return close(context)
         }
-        context.close(promise: nil)
+        switch state {
+        case .responding:
+            queued.append(.parseError)
+        case .idle where !queued.isEmpty:
+            queued.append(.parseError)
+        case .idle, .receiving:
+            answerParseError(context: context)
+        case .discarding:
+            close(context)
+        }
+    }
+
+    private func answerParseError(context: ChannelHandlerContext) {
+        keepAlive = false
+        queued.removeAll()
+        state = .responding
+        writeError(.invalidRequest("The request is not valid HTTP/1.1."), requestID: RequestID.make(), route: "other")
     }
 }
 

@@ -20,9 +20,11 @@ extension HTTPHeaders {
 /// UTC timestamps such as `2026-11-24T22:20:00Z`, formatted by arithmetic (no calendar, no locale, no allocation
 /// but the string): they go into headers on the hot path.
 enum RFC3339 {
-    /// The whole second at or after `epochSeconds` (seconds since 1970-01-01T00:00:00Z).
+    /// The whole second at or after `epochSeconds` (seconds since 1970-01-01T00:00:00Z), clamped to the years
+    /// 0000–9999 that the format can write (a value that is not finite gives 1970-01-01T00:00:00Z).
     static func format(epochSeconds: Double) -> String {
-        let seconds = Int64(epochSeconds.rounded(.up))
+        let bounded = epochSeconds.isFinite ? min(max(epochSeconds, -62_167_219_200), 253_402_300_799) : 0
+        let seconds = Int64(bounded.rounded(.up))
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
         let (year, month, day) = civilDate(daysSinceEpoch: days)

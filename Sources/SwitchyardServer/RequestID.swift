@@ -5,9 +5,11 @@ import Synchronization
 ///
 /// The first 8 characters are the time in milliseconds (so ids sort by creation time, and the usage table's
 /// primary-key index grows at its end instead of being rewritten all over — measured as the largest storage
-/// cost under load). The other 14 (83 bits) mix a per-process random seed with a counter through a bijective
-/// 64-bit mixer: unique within the process, unguessable across processes, and made without a system call (ids
-/// are identifiers, not secrets; reading the kernel's CSPRNG twice per request was measured on the hot path).
+/// cost under load). The other 14 (83 bits) come from a counter mixed with a per-process random seed (the
+/// SplitMix64 finalizer): distinct for every id of a process except with negligible probability, different
+/// between processes, and made without a system call. Ids are identifiers, not secrets — the mixing is reversible
+/// and must not be relied on to make them unpredictable; reading the kernel's CSPRNG twice per request was
+/// measured on the hot path.
 enum RequestID {
     private static let alphabet: [UInt8] = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
     private static let seed: (UInt64, UInt64) = {

@@ -325,4 +325,18 @@ import Testing
         #expect(model.keyPath == "models[0].id")
         #expect(model.message == "must not contain spaces or control characters")
     }
+
+    @Test func anUpstreamKeyWithALineBreakIsRefused() throws {
+        let error = try #require(firstError("""
+            providers:
+              - id: anthropic
+                kind: anthropic
+                base_url: https://api.anthropic.com
+                api_key: ${ANTHROPIC_KEY}
+            """, environment: ["ANTHROPIC_KEY": "sk-ant-secret\n"]))
+        #expect(error.line == 5)
+        #expect(error.keyPath == "providers[0].api_key")
+        #expect(error.message.hasPrefix("must not contain line breaks or control characters"))
+        #expect(!error.description.contains("sk-ant-secret"))
+    }
 }

@@ -119,6 +119,54 @@ import Testing
             }
         }
     }
+
+    /// A request as raw HTTP/1.1 text, for bytes a well-behaved client library would not send.
+    private static func rawRequest(key: String, body: String) -> String {
+        "POST /v1/messages HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+            + "anthropic-version: 2023-06-01\r\nx-api-key: \(key)\r\ncontent-length: \(body.utf8.count)\r\n\r\n\(body)"
+    }
+
+    @Test func bytesThatAreNotHTTPBehindAnAnswerInProgressWaitForItThenGetThe400() async throws {
+        try await MockUpstream.run { upstreamPort, mock in
+            try await GatewayHarness.run(upstreamPort: upstreamPort) { gateway in
+                let release = Task {
+                    try await Task.sleep(for: .milliseconds(300))
+                    mock.releaseHeldStreams()
+                }
+                let text = try await RawBytes.exchange(
+                    port: gateway.port,
+                    sending: Self.rawRequest(key: gateway.secret, body: Requests.body(model: "test/hold", stream: true))
+                        + "NOT HTTP AT ALL\r\n\r\n")
+                try await release.value
+                let stop = try #require(text.range(of: "event: message_stop"))
+                let badRequest = try #require(text.range(of: "HTTP/1.1 400 Bad Request"))
+                #expect(stop.upperBound <= badRequest.lowerBound)
+                #expect(text.hasPrefix("HTTP/1.1 200 OK"))
+                let usage = try await gateway.storedUsage()
+                #expect(usage.map(\.status) == [200])
+            }
+        }
+    }
+
+    @Test func aDeepPipelineBehindASlowAnswerIsAnsweredWhole() async throws {
+        try await MockUpstream.run { upstreamPort, mock in
+            try await GatewayHarness.run(upstreamPort: upstreamPort) { gateway in
+                let probes = 3000
+                let release = Task {
+                    try await Task.sleep(for: .milliseconds(300))
+                    mock.releaseHeldStreams()
+                }
+                var bytes = Self.rawRequest(key: gateway.secret, body: Requests.body(model: "test/hold", stream: true))
+                for index in 1...probes {
+                    bytes += "HEAD / HTTP/1.1\r\nhost: 127.0.0.1\r\n" + (index == probes ? "connection: close\r\n" : "") + "\r\n"
+                }
+                let text = try await RawBytes.exchange(port: gateway.port, sending: bytes)
+                try await release.value
+                #expect(text.components(separatedBy: "HTTP/1.1 200 OK\r\n").count - 1 == probes + 1)
+                #expect(text.contains("event: message_stop"))
+            }
+        }
+    }
 }
 
 /// Writes raw bytes on a new connection and returns everything the server sent until it closed (at most 5 s).

@@ -21,4 +21,12 @@ import Testing
         #expect(RFC3339.format(epochSeconds: 951_782_400) == "2000-02-29T00:00:00Z")
         #expect(RFC3339.format(epochSeconds: 1_795_558_800.4) == "2026-11-24T22:20:01Z")
     }
+
+    @Test func valuesOutsideTheFormatAreClampedNotTrapped() {
+        #expect(RFC3339.format(epochSeconds: .nan) == "1970-01-01T00:00:00Z")
+        #expect(RFC3339.format(epochSeconds: .infinity) == "1970-01-01T00:00:00Z")
+        #expect(RFC3339.format(epochSeconds: 1e300) == "9999-12-31T23:59:59Z")
+        #expect(RFC3339.format(epochSeconds: -1e300) == "0000-01-01T00:00:00Z")
+        #expect(RFC3339.format(epochSeconds: -1) == "1969-12-31T23:59:59Z")
+    }
 }
