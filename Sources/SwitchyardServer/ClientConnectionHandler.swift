@@ -72,12 +72,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
         let part = unwrapInboundIn(data)
-        if case .responding = state {
+        if isAnswering || !queued.isEmpty {
+            // Behind an answer in progress (or behind parts already waiting): taken up in turn. A quiescing
+            // connection takes no request after the current one.
             if !quiescing { queued.append(.part(part)) }
-            return
-        }
-        if !queued.isEmpty {
-            queued.append(.part(part))
             return
         }
         process(part, context: context)
@@ -101,19 +99,24 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         if case .idle = state { close(context) }
     }
 
+    /// Whether a request is being answered.
+    private var isAnswering: Bool {
+        if case .responding = state { return true }
+        return false
+    }
+
     /// Takes up queued parts after an answer ended, until a request is being answered again or none are left.
     private func processQueued() {
         guard !draining else { return }
         draining = true
         defer { draining = false }
-        while let context, !closing, !queued.isEmpty {
-            if case .responding = state { return }
+        while let context, !closing, !queued.isEmpty, !isAnswering {
             switch queued.removeFirst() {
             case .part(let part): process(part, context: context)
             case .parseError: answerParseError(context: context)
             }
         }
-        if readHeld, !closing, let context {
+        if readHeld, !closing, queued.isEmpty, let context {
             readHeld = false
             context.read()
         }

@@ -5,15 +5,19 @@ extension HTTPHeaders {
     /// The `anthropic-ratelimit-*` headers of a limited key (reset times in RFC 3339).
     mutating func addRateLimits(_ decision: RateLimiter.Decision) {
         if let window = decision.requests {
-            add(name: "anthropic-ratelimit-requests-limit", value: String(window.limit))
-            add(name: "anthropic-ratelimit-requests-remaining", value: String(window.remaining))
-            add(name: "anthropic-ratelimit-requests-reset", value: RFC3339.format(epochSeconds: window.resetAt))
+            add(window, limit: "anthropic-ratelimit-requests-limit",
+                remaining: "anthropic-ratelimit-requests-remaining", reset: "anthropic-ratelimit-requests-reset")
         }
         if let window = decision.tokens {
-            add(name: "anthropic-ratelimit-tokens-limit", value: String(window.limit))
-            add(name: "anthropic-ratelimit-tokens-remaining", value: String(window.remaining))
-            add(name: "anthropic-ratelimit-tokens-reset", value: RFC3339.format(epochSeconds: window.resetAt))
+            add(window, limit: "anthropic-ratelimit-tokens-limit",
+                remaining: "anthropic-ratelimit-tokens-remaining", reset: "anthropic-ratelimit-tokens-reset")
         }
+    }
+
+    private mutating func add(_ window: RateLimiter.Window, limit: String, remaining: String, reset: String) {
+        add(name: limit, value: String(window.limit))
+        add(name: remaining, value: String(window.remaining))
+        add(name: reset, value: RFC3339.format(epochSeconds: window.resetAt))
     }
 }
 
