@@ -160,12 +160,31 @@ public final class SQLAccountStore: AccountStore {
 
     // MARK: - Usage
 
-    /// Rows per multi-row `INSERT`: 16 binds each stays far below every driver's bind limit.
+    /// Rows per multi-row `INSERT`: 18 binds each stays far below every driver's bind limit.
     private static let insertChunk = 200
+
+    private static let usageColumns = [
+        "id", "key_id", "model", "provider", "upstream_model", "input_tokens", "output_tokens", "cache_read_tokens",
+        "cache_write_tokens", "cost_nano", "status", "latency_ms", "ttft_ms", "stream", "error_type", "moderation",
+        "attempts", "created_at",
+    ]
+
+    /// One `usage_records` row, in ``usageColumns`` order.
+    private static func usageRow(_ record: UsageRecord) -> [StoreValue] {
+        [
+            .text(record.id), .text(record.keyID), .text(record.model), .text(record.provider),
+            .text(record.upstreamModel), .integer(record.usage.input), .integer(record.usage.output),
+            .integer(record.usage.cacheRead), .integer(record.usage.cacheWrite), .integer(record.cost.nanos),
+            .integer(record.status), .integer(record.latencyMs), .integer(record.ttftMs),
+            .integer(record.stream ? 1 : 0), .text(record.errorType), .text(record.moderation),
+            .text(record.attempts.isEmpty ? nil : record.attempts.jsonText), .integer(millis(record.createdAt)),
+        ]
+    }
 
     public func record(_ records: [UsageRecord]) async throws -> [String] {
         guard !records.isEmpty else { return [] }
         let now = Self.millis(Date())
+        let backend = self.backend
         return try await write { db in
             var inserted: [String] = []
             inserted.reserveCapacity(records.count)
@@ -174,40 +193,13 @@ public final class SQLAccountStore: AccountStore {
             while start < records.endIndex {
                 let chunk = records[start..<Swift.min(start + Self.insertChunk, records.endIndex)]
                 start = chunk.endIndex
-                var values: [any SQLExpression] = []
-                values.reserveCapacity(chunk.count)
-                for record in chunk {
-                    values.append(
-                        SQLQueryString(
-                            """
-                            (\(bind: record.id), \(bind: record.keyID), \(bind: record.model), \(bind: record.provider),
-                            \(bind: record.upstreamModel), \(bind: Int64(record.usage.input)),
-                            \(bind: Int64(record.usage.output)), \(bind: Int64(record.usage.cacheRead)),
-                            \(bind: Int64(record.usage.cacheWrite)), \(bind: record.cost.nanos),
-                            \(bind: Int64(record.status)), \(bind: Int64(record.latencyMs)),
-                            \(bind: record.ttftMs.map(Int64.init)), \(bind: Int64(record.stream ? 1 : 0)),
-                            \(bind: record.errorType), \(bind: record.moderation),
-                            \(bind: record.attempts.isEmpty ? nil : record.attempts.jsonText),
-                            \(bind: Self.millis(record.createdAt)))
-                            """
-                        ))
-                }
                 // ON CONFLICT … DO NOTHING skips ids already stored (and repeats within the batch);
                 // RETURNING lists exactly the rows that went in.
-                let rows = try await db.raw(
-                    """
-                    INSERT INTO usage_records (id, key_id, model, provider, upstream_model, input_tokens,
-                        output_tokens, cache_read_tokens, cache_write_tokens, cost_nano, status, latency_ms,
-                        ttft_ms, stream, error_type, moderation, attempts, created_at)
-                    VALUES \(SQLList(values))
-                    ON CONFLICT (id) DO NOTHING
-                    RETURNING id
-                    """
-                ).all()
+                let ids = try await backend.insertNew(
+                    into: "usage_records", columns: Self.usageColumns, rows: chunk.map(Self.usageRow), in: db)
                 var firstByID: [String: UsageRecord] = [:]
                 for record in chunk where firstByID[record.id] == nil { firstByID[record.id] = record }
-                for row in rows {
-                    let id = try row.decode(column: "id", as: String.self)
+                for id in ids {
                     guard let record = firstByID[id] else { continue }
                     inserted.append(id)
                     deductions[record.keyID, default: .zero] += record.cost

@@ -47,8 +47,32 @@ protocol SQLStoreBackend: Sendable {
         _ body: @escaping @Sendable (any SQLDatabase) async throws -> Result
     ) async throws -> Result
 
+    /// Inserts `rows` (values in `columns` order) into `table`, skipping every row whose `id` is already stored
+    /// (and repeats within `rows`), and returns the ids of the rows that went in. Call it only from inside
+    /// ``withSession(_:)``'s body, passing the session's `db`: it runs on that session's connection.
+    ///
+    /// This is the usage write, the one statement run for every request: it binds plain values straight into
+    /// the driver, skipping SQLKit's per-value `Encodable` conversion and statement serialization, which cost
+    /// about as much CPU as the rest of the write together.
+    func insertNew(
+        into table: String, columns: [String], rows: [[StoreValue]], in db: any SQLDatabase
+    ) async throws -> [String]
+
     /// Closes the connection(s) once the current operation finished; later calls throw `.shutDown`.
     func close() async throws
+}
+
+/// A value bound into a statement by ``SQLStoreBackend/insertNew(into:columns:rows:in:)``.
+enum StoreValue: Sendable, Equatable {
+    case integer(Int64)
+    case text(String)
+    case null
+
+    /// `.text`, or `.null` for `nil`.
+    static func text(_ value: String?) -> StoreValue { value.map(StoreValue.text) ?? .null }
+
+    /// `.integer`, or `.null` for `nil`.
+    static func integer(_ value: Int?) -> StoreValue { value.map { .integer(Int64($0)) } ?? .null }
 }
 
 /// SQLite through SQLiteNIO: one connection per store, its operations serialized in arrival order, on a
@@ -117,6 +141,36 @@ final class SQLiteBackend: SQLStoreBackend {
                 return try await body(self.database)
             }
         }.value
+    }
+
+    func insertNew(
+        into table: String, columns: [String], rows: [[StoreValue]], in db: any SQLDatabase
+    ) async throws -> [String] {
+        guard !rows.isEmpty else { return [] }
+        let placeholders = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
+        let sql = """
+            INSERT INTO \(table) (\(columns.joined(separator: ", ")))
+            VALUES \(Array(repeating: placeholders, count: rows.count).joined(separator: ", "))
+            ON CONFLICT (id) DO NOTHING RETURNING id
+            """
+        var binds: [SQLiteData] = []
+        binds.reserveCapacity(rows.count * columns.count)
+        for row in rows {
+            precondition(row.count == columns.count, "a row's values must match the columns")
+            for value in row {
+                switch value {
+                case .integer(let integer): binds.append(.integer(SQLiteInt64(integer)))
+                case .text(let text): binds.append(.text(text))
+                case .null: binds.append(.null)
+                }
+            }
+        }
+        // The caller holds the session (the gate), so the connection is ours until its body returns.
+        let inserted = Mutex<[String]>([])
+        try await connection.query(sql, binds) { row in
+            if case .text(let id)? = row.column("id") { inserted.withLock { $0.append(id) } }
+        }
+        return inserted.withLock { $0 }
     }
 
     func close() async throws {

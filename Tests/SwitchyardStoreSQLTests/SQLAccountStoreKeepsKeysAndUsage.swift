@@ -108,6 +108,23 @@ import Testing
     }
 
     @Test(arguments: Backing.allCases)
+    func aBatchOfSeveralStatementsIsInsertedWholeAndOnce(backing: Backing) async throws {
+        try await withStore(backing) { store, _ in
+            let (key, _) = makeKey(credits: "100")
+            try await store.createKey(key)
+            // 450 records span three INSERT statements; an id repeated across a statement boundary goes in once.
+            var batch = (0..<450).map { makeUsage("req_\($0)", key: key.id, cost: "0.01") }
+            batch.insert(makeUsage("req_10", key: key.id, cost: "0.01"), at: 250)
+            let inserted = try await store.record(batch)
+            #expect(inserted.count == 450)
+            #expect(Set(inserted) == Set((0..<450).map { "req_\($0)" }))
+            #expect(try await store.key(id: key.id)?.credits == Money(usd: "95.5"))
+            #expect(try await store.usage(keyID: key.id, since: nil).count == 450)
+            #expect(try await store.record(Array(batch[195..<205])) == [])
+        }
+    }
+
+    @Test(arguments: Backing.allCases)
     func usageRoundTripsEveryFieldFilteredAndOrdered(backing: Backing) async throws {
         try await withStore(backing) { store, _ in
             let (one, _) = makeKey(name: "one")
