@@ -48,6 +48,12 @@ extension String {
     /// Appends `value` as a JSON string literal (quotes, backslashes and control characters escaped).
     mutating func appendJSONString(_ value: String) {
         append("\"")
+        // The usual value (a provider or model id) needs no escape: appended whole.
+        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            append(value)
+            append("\"")
+            return
+        }
         for scalar in value.unicodeScalars {
             switch scalar {
             case "\"": append("\\\"")
