@@ -18,14 +18,13 @@ public struct CountTokensRequest: Sendable {
     public let root: JSONObject
     /// The original body bytes.
     public let body: [UInt8]
-    let spans: [MemberSpan]
+    let members: [TopLevelMember]
 
     /// Parses and validates a body: `model` and non-empty `messages` required, the same message, block, `system`,
     /// `tools`, `tool_choice` and `thinking` checks as Messages; no `max_tokens`.
     public static func parse(_ body: [UInt8]) throws(InvalidRequest) -> CountTokensRequest {
-        let parsed = try ParsedBody.parse(body)
-        let root = parsed.root
-        var checker = RequestChecker()
+        let (root, members) = try RequestBody.parse(body)
+        var checker = RequestChecker<JSONValue>()
         let model = try checker.model(root)
         try checker.messages(root)
         try checker.system(root)
@@ -37,7 +36,7 @@ public struct CountTokensRequest: Sendable {
         return CountTokensRequest(
             model: model, fallbackModels: fallbackModels, providerPreferences: providerPreferences,
             thinking: thinking, usesTools: checker.usesTools, usesImages: checker.usesImages,
-            usesDocuments: checker.usesDocuments, root: root, body: parsed.bytes, spans: parsed.spans
+            usesDocuments: checker.usesDocuments, root: root, body: body, members: members
         )
     }
 
@@ -49,6 +48,6 @@ public struct CountTokensRequest: Sendable {
     /// The original body with the top-level `model` value replaced and `models`/`provider` removed; see
     /// ``MessagesRequest/forwardedBody(model:)``.
     public func forwardedBody(model upstreamModel: String) -> [UInt8] {
-        ParsedBody(bytes: body, root: root, spans: spans).forwardedBody(model: upstreamModel)
+        RequestBody.forwarded(body, members: members, model: upstreamModel)
     }
 }

@@ -54,12 +54,12 @@ public enum JSONValue: Sendable, Equatable {
     /// `1`, `-0` and `9223372036854775807` qualify; `1.0`, `1e3` and `9223372036854775808` do not.
     public var intValue: Int? {
         guard case .number(let text) = self else { return nil }
-        return Self.exactInteger(text)
+        return Self.exactInteger(text.utf8)
     }
 
-    /// Parses `-?[0-9]+` exactly, with overflow detection.
-    static func exactInteger(_ text: String) -> Int? {
-        var utf8 = text.utf8.makeIterator()
+    /// Parses the UTF-8 text `-?[0-9]+` exactly, with overflow detection.
+    static func exactInteger(_ text: some Sequence<UInt8>) -> Int? {
+        var utf8 = text.makeIterator()
         guard var byte = utf8.next() else { return nil }
         let negative = byte == UInt8(ascii: "-")
         if negative {

@@ -10,7 +10,10 @@ public enum Thinking: Sendable, Equatable {
     case other(type: String)
 }
 
-/// A validated `POST /v1/messages` body, parsed once, that can be forwarded byte for byte.
+/// A validated `POST /v1/messages` body that can be forwarded byte for byte.
+///
+/// Validation decodes nothing but the few strings it returns; the full tree (``root``) is parsed only when
+/// something asks for it (translation, moderation, token estimates).
 public struct MessagesRequest: Sendable {
     /// The requested model (id or alias, before routing).
     public let model: String
@@ -20,6 +23,8 @@ public struct MessagesRequest: Sendable {
     public let stream: Bool
     /// The `models` extension: fallback models in order (empty when absent).
     public let fallbackModels: [String]
+    /// `stop_sequences` (empty when absent or null).
+    public let stopSequences: [String]
     /// The `provider` extension: routing preferences, only checked to be an object here.
     public let providerPreferences: JSONObject?
     /// The `thinking` setting, if given.
@@ -33,17 +38,31 @@ public struct MessagesRequest: Sendable {
     /// Whether a `thinking` block in the history has an empty `signature` (one that a translated upstream made):
     /// Anthropic rejects those, so ``anthropicBody(model:)`` leaves them out.
     public let hasUnsignedThinking: Bool
-    /// The whole parsed body.
-    public let root: JSONObject
     /// The original body bytes.
     public let body: [UInt8]
-    let spans: [MemberSpan]
+    let members: [TopLevelMember]
+    private let lazyRoot: LazyJSONRoot
+
+    /// The whole parsed body, parsed on first use (the pass-through path never needs it).
+    public var root: JSONObject { lazyRoot.object }
 
     /// Parses and validates a body (SPEC §4, 400 rows). Unknown fields and unknown block types are accepted.
     public static func parse(_ body: [UInt8]) throws(InvalidRequest) -> MessagesRequest {
-        let parsed = try ParsedBody.parse(body)
-        let root = parsed.root
-        var checker = RequestChecker()
+        try RequestBody.skim(body) { (root, members) throws(InvalidRequest) in
+            try check(root, body: body, members: members)
+        }
+    }
+
+    /// Validates a body through the full ``JSONValue`` tree: the reference that skim validation must agree with.
+    static func parseWithFullTree(_ body: [UInt8]) throws(InvalidRequest) -> MessagesRequest {
+        let (root, members) = try RequestBody.parse(body)
+        return try check(root, body: body, members: members)
+    }
+
+    private static func check<Root: JSONTreeObject>(
+        _ root: Root, body: [UInt8], members: [TopLevelMember]
+    ) throws(InvalidRequest) -> MessagesRequest {
+        var checker = RequestChecker<Root.Value>()
 
         let model = try checker.model(root)
         let maxTokens = try checker.requiredInteger(root, "max_tokens", { "" })
@@ -56,7 +75,7 @@ public struct MessagesRequest: Sendable {
             guard let k = topK.intValue else { throw .at("top_k", Problem.integer) }
             if k < 0 { throw .at("top_k", "Input should be greater than or equal to 0") }
         }
-        _ = try checker.optionalStringArray(root, "stop_sequences")
+        let stopSequences = try checker.optionalStringArray(root, "stop_sequences")
         let stream = try checker.optionalBool(root, "stream", { "" }) ?? false
         if let metadata = try checker.optionalObject(root, "metadata", { "" }),
            let userID = metadata["user_id"], !userID.isNull, userID.stringValue == nil {
@@ -70,10 +89,10 @@ public struct MessagesRequest: Sendable {
 
         return MessagesRequest(
             model: model, maxTokens: maxTokens, stream: stream, fallbackModels: fallbackModels,
-            providerPreferences: providerPreferences, thinking: thinking, usesTools: checker.usesTools,
-            usesImages: checker.usesImages, usesDocuments: checker.usesDocuments,
-            hasUnsignedThinking: checker.hasUnsignedThinking, root: root,
-            body: parsed.bytes, spans: parsed.spans
+            stopSequences: stopSequences, providerPreferences: providerPreferences, thinking: thinking,
+            usesTools: checker.usesTools, usesImages: checker.usesImages, usesDocuments: checker.usesDocuments,
+            hasUnsignedThinking: checker.hasUnsignedThinking, body: body, members: members,
+            lazyRoot: LazyJSONRoot(body: body)
         )
     }
 
@@ -87,7 +106,7 @@ public struct MessagesRequest: Sendable {
     /// (whitespace, key order, escapes, thinking signatures, unknown fields) is exactly as received.
     /// If the body repeats a top-level key, every `model` is replaced and every `models`/`provider` removed.
     public func forwardedBody(model upstreamModel: String) -> [UInt8] {
-        ParsedBody(bytes: body, root: root, spans: spans).forwardedBody(model: upstreamModel)
+        RequestBody.forwarded(body, members: members, model: upstreamModel)
     }
 
     /// The body for an Anthropic upstream: ``forwardedBody(model:)``, except that when the history holds thinking

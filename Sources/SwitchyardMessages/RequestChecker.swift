@@ -30,64 +30,12 @@ func join(_ path: () -> String, _ key: String) -> String {
     return prefix.isEmpty ? key : "\(prefix).\(key)"
 }
 
-/// The body as parsed once: original bytes, root object, and the spans of the root's members.
-struct ParsedBody: Sendable {
-    let bytes: [UInt8]
-    let root: JSONObject
-    let spans: [MemberSpan]
+/// Validates the parts shared by Messages and count_tokens bodies and notes which features are used. It reads
+/// the full ``JSONValue`` tree or a skim tree (``SkimValue``) alike.
+struct RequestChecker<Value: JSONTreeValue> {
+    typealias Object = Value.Object
+    typealias Text = Value.Text
 
-    static func parse(_ bytes: [UInt8]) throws(InvalidRequest) -> ParsedBody {
-        let result: Result<(value: JSONValue, spans: [MemberSpan]), JSONSyntaxError> = bytes.withUnsafeBytes { buffer in
-            do throws(JSONSyntaxError) {
-                return .success(try JSONParser.parseRecordingTopLevel(buffer))
-            } catch {
-                return .failure(error)
-            }
-        }
-        switch result {
-        case .failure(let error):
-            throw InvalidRequest(message: "The request body is not valid JSON: \(error.reason) at byte \(error.offset)")
-        case .success(let parsed):
-            guard case .object(let root) = parsed.value else {
-                throw InvalidRequest(message: "The request body must be a JSON object")
-            }
-            return ParsedBody(bytes: bytes, root: root, spans: parsed.spans)
-        }
-    }
-
-    /// The original bytes with every top-level `model` value replaced by `upstreamModel` and every top-level
-    /// `models` and `provider` member removed together with one separating comma. All other bytes are kept.
-    func forwardedBody(model upstreamModel: String) -> [UInt8] {
-        guard let first = spans.first, let last = spans.last else { return bytes }
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count + upstreamModel.utf8.count + 2)
-        bytes.withUnsafeBufferPointer { source in
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: source[0..<first.keyStart]))
-            var previousKept: Int?
-            for (index, span) in spans.enumerated() {
-                let key = root.members[index].key
-                if key == "models" || key == "provider" { continue }
-                if let previous = previousKept {
-                    // The separator that originally followed the previous kept member (its comma included).
-                    let separator = spans[previous].valueEnd..<spans[previous + 1].keyStart
-                    out.append(contentsOf: UnsafeBufferPointer(rebasing: source[separator]))
-                }
-                if key == "model" {
-                    out.append(contentsOf: UnsafeBufferPointer(rebasing: source[span.keyStart..<span.valueStart]))
-                    JSONText.appendQuoted(upstreamModel, to: &out)
-                } else {
-                    out.append(contentsOf: UnsafeBufferPointer(rebasing: source[span.keyStart..<span.valueEnd]))
-                }
-                previousKept = index
-            }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: source[last.valueEnd...]))
-        }
-        return out
-    }
-}
-
-/// Validates the parts shared by Messages and count_tokens bodies and notes which features are used.
-struct RequestChecker {
     var usesTools = false
     var usesImages = false
     var usesDocuments = false
@@ -95,63 +43,62 @@ struct RequestChecker {
 
     // MARK: Field helpers
 
-    func requiredString(_ object: JSONObject, _ key: String, _ path: () -> String) throws(InvalidRequest) -> String {
+    func requiredString(_ object: Object, _ key: String, _ path: () -> String) throws(InvalidRequest) -> Text {
         guard let value = object[key] else { throw .at(join(path, key), Problem.fieldRequired) }
-        guard case .string(let string) = value else { throw .at(join(path, key), Problem.string) }
+        guard let string = value.stringValue else { throw .at(join(path, key), Problem.string) }
         return string
     }
 
-    func requiredNonEmptyString(_ object: JSONObject, _ key: String, _ path: () -> String) throws(InvalidRequest) -> String {
+    func requiredNonEmptyString(_ object: Object, _ key: String, _ path: () -> String) throws(InvalidRequest) -> Text {
         let string = try requiredString(object, key, path)
         if string.isEmpty { throw .at(join(path, key), Problem.nonEmptyString) }
         return string
     }
 
-    func requiredObject(_ object: JSONObject, _ key: String, _ path: () -> String) throws(InvalidRequest) -> JSONObject {
+    func requiredObject(_ object: Object, _ key: String, _ path: () -> String) throws(InvalidRequest) -> Object {
         guard let value = object[key] else { throw .at(join(path, key), Problem.fieldRequired) }
-        guard case .object(let member) = value else { throw .at(join(path, key), Problem.dictionary) }
+        guard let member = value.objectValue else { throw .at(join(path, key), Problem.dictionary) }
         return member
     }
 
-    func requiredInteger(_ object: JSONObject, _ key: String, _ path: () -> String) throws(InvalidRequest) -> Int {
+    func requiredInteger(_ object: Object, _ key: String, _ path: () -> String) throws(InvalidRequest) -> Int {
         guard let value = object[key] else { throw .at(join(path, key), Problem.fieldRequired) }
         guard let integer = value.intValue else { throw .at(join(path, key), Problem.integer) }
         return integer
     }
 
     /// An optional member: absent or `null` give `nil`.
-    func optional(_ object: JSONObject, _ key: String) -> JSONValue? {
+    func optional(_ object: Object, _ key: String) -> Value? {
         guard let value = object[key], !value.isNull else { return nil }
         return value
     }
 
-    func optionalBool(_ object: JSONObject, _ key: String, _ path: () -> String) throws(InvalidRequest) -> Bool? {
+    func optionalBool(_ object: Object, _ key: String, _ path: () -> String) throws(InvalidRequest) -> Bool? {
         guard let value = optional(object, key) else { return nil }
-        guard case .bool(let bool) = value else { throw .at(join(path, key), Problem.boolean) }
+        guard let bool = value.boolValue else { throw .at(join(path, key), Problem.boolean) }
         return bool
     }
 
-    func optionalObject(_ object: JSONObject, _ key: String, _ path: () -> String) throws(InvalidRequest) -> JSONObject? {
+    func optionalObject(_ object: Object, _ key: String, _ path: () -> String) throws(InvalidRequest) -> Object? {
         guard let value = optional(object, key) else { return nil }
-        guard case .object(let member) = value else { throw .at(join(path, key), Problem.dictionary) }
+        guard let member = value.objectValue else { throw .at(join(path, key), Problem.dictionary) }
         return member
     }
 
-    func optionalStringArray(_ object: JSONObject, _ key: String, nonEmpty: Bool = false) throws(InvalidRequest) -> [String] {
+    func optionalStringArray(_ object: Object, _ key: String, nonEmpty: Bool = false) throws(InvalidRequest) -> [String] {
         guard let value = optional(object, key) else { return [] }
-        guard case .array(let elements) = value else { throw .at(key, Problem.list) }
+        guard let elements = value.arrayValue else { throw .at(key, Problem.list) }
         var strings: [String] = []
-        strings.reserveCapacity(elements.count)
         for (index, element) in elements.enumerated() {
-            guard case .string(let string) = element else { throw .at("\(key).\(index)", Problem.string) }
+            guard let string = element.stringValue else { throw .at("\(key).\(index)", Problem.string) }
             if nonEmpty, string.isEmpty { throw .at("\(key).\(index)", Problem.nonEmptyString) }
-            strings.append(string)
+            strings.append(string.decoded)
         }
         return strings
     }
 
     /// A number in `0...1` (temperature, top_p).
-    func optionalUnitNumber(_ object: JSONObject, _ key: String) throws(InvalidRequest) {
+    func optionalUnitNumber(_ object: Object, _ key: String) throws(InvalidRequest) {
         guard let value = optional(object, key) else { return }
         guard let number = value.doubleValue else { throw .at(key, Problem.number) }
         if number < 0 { throw .at(key, "Input should be greater than or equal to 0") }
@@ -160,41 +107,38 @@ struct RequestChecker {
 
     // MARK: Top-level parts
 
-    func model(_ root: JSONObject) throws(InvalidRequest) -> String {
-        try requiredNonEmptyString(root, "model", { "" })
+    func model(_ root: Object) throws(InvalidRequest) -> String {
+        try requiredNonEmptyString(root, "model", { "" }).decoded
     }
 
-    mutating func messages(_ root: JSONObject) throws(InvalidRequest) {
+    mutating func messages(_ root: Object) throws(InvalidRequest) {
         guard let value = root["messages"] else { throw .at("messages", Problem.fieldRequired) }
-        guard case .array(let messages) = value else { throw .at("messages", Problem.list) }
+        guard let messages = value.arrayValue else { throw .at("messages", Problem.list) }
         if messages.isEmpty { throw .at("messages", "at least one message is required") }
         for (index, message) in messages.enumerated() {
             try self.message(message, index: index)
         }
     }
 
-    private mutating func message(_ value: JSONValue, index: Int) throws(InvalidRequest) {
+    private mutating func message(_ value: Value, index: Int) throws(InvalidRequest) {
         let path = { "messages.\(index)" }
-        guard case .object(let message) = value else { throw .at(path(), Problem.dictionary) }
+        guard let message = value.objectValue else { throw .at(path(), Problem.dictionary) }
         guard let role = message["role"] else { throw .at(join(path, "role"), Problem.fieldRequired) }
         switch role.stringValue {
-        case "user", "assistant", "system": break
+        case "user"?, "assistant"?, "system"?: break
         default: throw .at(join(path, "role"), Problem.role)
         }
         guard let content = message["content"] else { throw .at(join(path, "content"), Problem.fieldRequired) }
-        switch content {
-        case .string: break
-        case .array(let blocks):
-            for (blockIndex, block) in blocks.enumerated() {
-                try self.block(block, path: { "messages.\(index).content.\(blockIndex)" })
-            }
-        default: throw .at(join(path, "content"), Problem.stringOrBlocks)
+        if content.stringValue != nil { return }
+        guard let blocks = content.arrayValue else { throw .at(join(path, "content"), Problem.stringOrBlocks) }
+        for (blockIndex, block) in blocks.enumerated() {
+            try self.block(block, path: { "messages.\(index).content.\(blockIndex)" })
         }
     }
 
     /// Checks one content block. Known types are checked for shape; unknown types only need a string `type`.
-    mutating func block(_ value: JSONValue, path: () -> String) throws(InvalidRequest) {
-        guard case .object(let block) = value else { throw .at(path(), Problem.dictionary) }
+    mutating func block(_ value: Value, path: () -> String) throws(InvalidRequest) {
+        guard let block = value.objectValue else { throw .at(path(), Problem.dictionary) }
         let type = try requiredString(block, "type", path)
         switch type {
         case "text":
@@ -226,14 +170,10 @@ struct RequestChecker {
         case "tool_result":
             usesTools = true
             _ = try requiredString(block, "tool_use_id", path)
-            if let content = optional(block, "content") {
-                switch content {
-                case .string: break
-                case .array(let blocks):
-                    for (index, nested) in blocks.enumerated() {
-                        try self.block(nested, path: { "\(join(path, "content")).\(index)" })
-                    }
-                default: throw .at(join(path, "content"), Problem.stringOrBlocks)
+            if let content = optional(block, "content"), content.stringValue == nil {
+                guard let blocks = content.arrayValue else { throw .at(join(path, "content"), Problem.stringOrBlocks) }
+                for (index, nested) in blocks.enumerated() {
+                    try self.block(nested, path: { "\(join(path, "content")).\(index)" })
                 }
             }
             _ = try optionalBool(block, "is_error", path)
@@ -247,38 +187,35 @@ struct RequestChecker {
         }
     }
 
-    func system(_ root: JSONObject) throws(InvalidRequest) {
-        guard let system = optional(root, "system") else { return }
-        switch system {
-        case .string: break
-        case .array(let blocks):
-            for (index, value) in blocks.enumerated() {
-                let path = { "system.\(index)" }
-                guard case .object(let block) = value else { throw .at(path(), Problem.dictionary) }
-                if try requiredString(block, "type", path) != "text" { throw .at(join(path, "type"), Problem.textType) }
-                _ = try requiredString(block, "text", path)
-            }
-        default: throw .at("system", Problem.stringOrTextBlocks)
+    func system(_ root: Object) throws(InvalidRequest) {
+        guard let system = optional(root, "system"), system.stringValue == nil else { return }
+        guard let blocks = system.arrayValue else { throw .at("system", Problem.stringOrTextBlocks) }
+        for (index, value) in blocks.enumerated() {
+            let path = { "system.\(index)" }
+            guard let block = value.objectValue else { throw .at(path(), Problem.dictionary) }
+            let type = try requiredString(block, "type", path)
+            guard type.equals("text") else { throw .at(join(path, "type"), Problem.textType) }
+            _ = try requiredString(block, "text", path)
         }
     }
 
-    mutating func tools(_ root: JSONObject) throws(InvalidRequest) {
+    mutating func tools(_ root: Object) throws(InvalidRequest) {
         guard let tools = optional(root, "tools") else { return }
-        guard case .array(let list) = tools else { throw .at("tools", Problem.list) }
+        guard let list = tools.arrayValue else { throw .at("tools", Problem.list) }
         if !list.isEmpty { usesTools = true }
         for (index, value) in list.enumerated() {
             let path = { "tools.\(index)" }
-            guard case .object(let tool) = value else { throw .at(path(), Problem.dictionary) }
+            guard let tool = value.objectValue else { throw .at(path(), Problem.dictionary) }
             if let type = optional(tool, "type") {
-                guard case .string(let typeName) = type else { throw .at(join(path, "type"), Problem.string) }
-                if typeName != "custom" { continue }  // a server tool (web_search_…, bash_…): accepted as is
+                guard let typeName = type.stringValue else { throw .at(join(path, "type"), Problem.string) }
+                if !typeName.equals("custom") { continue }  // a server tool (web_search_…, bash_…): accepted as is
             }
             _ = try requiredString(tool, "name", path)
             _ = try requiredObject(tool, "input_schema", path)
         }
     }
 
-    func toolChoice(_ root: JSONObject) throws(InvalidRequest) {
+    func toolChoice(_ root: Object) throws(InvalidRequest) {
         guard let choice = try optionalObject(root, "tool_choice", { "" }) else { return }
         let path = { "tool_choice" }
         switch try requiredString(choice, "type", path) {
@@ -290,7 +227,7 @@ struct RequestChecker {
     }
 
     /// Checks `thinking`; with `maxTokens`, an enabled budget must be below it.
-    func thinking(_ root: JSONObject, maxTokens: Int?) throws(InvalidRequest) -> Thinking? {
+    func thinking(_ root: Object, maxTokens: Int?) throws(InvalidRequest) -> Thinking? {
         guard let thinking = try optionalObject(root, "thinking", { "" }) else { return nil }
         let path = { "thinking" }
         let type = try requiredString(thinking, "type", path)
@@ -304,15 +241,16 @@ struct RequestChecker {
             return .enabled(budgetTokens: budget)
         case "disabled": return .disabled
         case "adaptive": return .adaptive
-        default: return .other(type: type)
+        default: return .other(type: type.decoded)
         }
     }
 
-    func fallbackModels(_ root: JSONObject) throws(InvalidRequest) -> [String] {
+    func fallbackModels(_ root: Object) throws(InvalidRequest) -> [String] {
         try optionalStringArray(root, "models", nonEmpty: true)
     }
 
-    func providerPreferences(_ root: JSONObject) throws(InvalidRequest) -> JSONObject? {
-        try optionalObject(root, "provider", { "" })
+    /// The `provider` object, as a full ``JSONObject`` (it is small).
+    func providerPreferences(_ root: Object) throws(InvalidRequest) -> JSONObject? {
+        try optionalObject(root, "provider", { "" })?.jsonObject
     }
 }

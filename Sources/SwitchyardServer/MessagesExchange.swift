@@ -193,7 +193,7 @@ final class MessagesExchange: UpstreamResponseDelegate {
                 names = [request.model] + request.fallbackModels
                 features = RequestFeatures(request)
                 preferences = try RoutingPreferences.parse(request.providerPreferences)
-                stopSequences = request.root["stop_sequences"]?.arrayValue?.compactMap(\.stringValue) ?? []
+                stopSequences = request.stopSequences
                 messagesRequest = request
             case .countTokens:
                 let request = try clientBody.withUnsafeReadableBytes { try CountTokensRequest.parse($0) }
