@@ -114,6 +114,19 @@ public struct MessagesRequest: Sendable {
     /// dropped and the body is written anew from the parsed value (same members and order, compact spacing).
     public func anthropicBody(model upstreamModel: String) -> [UInt8] {
         guard hasUnsignedThinking else { return forwardedBody(model: upstreamModel) }
+        return rewrittenAnthropicBody(model: upstreamModel)
+    }
+
+    /// ``anthropicBody(model:)`` handed to `write` in order, in pieces, so that the caller can copy it straight
+    /// into its own buffer (one copy of a large body instead of two).
+    public func writeAnthropicBody(model upstreamModel: String, _ write: (UnsafeRawBufferPointer) -> Void) {
+        guard hasUnsignedThinking else {
+            return RequestBody.forEachForwardedPiece(body, members: members, model: upstreamModel, write)
+        }
+        rewrittenAnthropicBody(model: upstreamModel).withUnsafeBytes(write)
+    }
+
+    private func rewrittenAnthropicBody(model upstreamModel: String) -> [UInt8] {
         var members: [(key: String, value: JSONValue)] = []
         for member in root.members {
             switch member.key {

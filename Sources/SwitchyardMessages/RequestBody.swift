@@ -72,11 +72,22 @@ enum RequestBody {
     /// The original bytes with every top-level `model` value replaced by `upstreamModel` and every top-level
     /// `models` and `provider` member removed together with one separating comma. All other bytes are kept.
     static func forwarded(_ bytes: [UInt8], members: [TopLevelMember], model upstreamModel: String) -> [UInt8] {
-        guard let first = members.first?.span, let last = members.last?.span else { return bytes }
+        guard !members.isEmpty else { return bytes }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count + upstreamModel.utf8.count + 2)
-        bytes.withUnsafeBufferPointer { source in
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: source[0..<first.keyStart]))
+        forEachForwardedPiece(bytes, members: members, model: upstreamModel) { out.append(contentsOf: $0) }
+        return out
+    }
+
+    /// Hands ``forwarded(_:members:model:)``'s bytes to `write` in order, in pieces (runs of the original bytes and
+    /// the quoted model), without assembling them.
+    static func forEachForwardedPiece(
+        _ bytes: [UInt8], members: [TopLevelMember], model upstreamModel: String,
+        _ write: (UnsafeRawBufferPointer) -> Void
+    ) {
+        bytes.withUnsafeBytes { source in
+            guard let first = members.first?.span, let last = members.last?.span else { return write(source) }
+            write(UnsafeRawBufferPointer(rebasing: source[0..<first.keyStart]))
             var previousKept: Int?
             for (index, member) in members.enumerated() {
                 let span = member.span
@@ -84,19 +95,20 @@ enum RequestBody {
                 if let previous = previousKept {
                     // The separator that originally followed the previous kept member (its comma included).
                     let separator = members[previous].span.valueEnd..<members[previous + 1].span.keyStart
-                    out.append(contentsOf: UnsafeBufferPointer(rebasing: source[separator]))
+                    write(UnsafeRawBufferPointer(rebasing: source[separator]))
                 }
                 if member.forwarding == .modelReplaced {
-                    out.append(contentsOf: UnsafeBufferPointer(rebasing: source[span.keyStart..<span.valueStart]))
-                    JSONText.appendQuoted(upstreamModel, to: &out)
+                    write(UnsafeRawBufferPointer(rebasing: source[span.keyStart..<span.valueStart]))
+                    var quoted: [UInt8] = []
+                    JSONText.appendQuoted(upstreamModel, to: &quoted)
+                    quoted.withUnsafeBytes(write)
                 } else {
-                    out.append(contentsOf: UnsafeBufferPointer(rebasing: source[span.keyStart..<span.valueEnd]))
+                    write(UnsafeRawBufferPointer(rebasing: source[span.keyStart..<span.valueEnd]))
                 }
                 previousKept = index
             }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: source[last.valueEnd...]))
+            write(UnsafeRawBufferPointer(rebasing: source[last.valueEnd...]))
         }
-        return out
     }
 }
 

@@ -319,9 +319,7 @@ final class MessagesExchange: UpstreamResponseDelegate {
                 endAttempt(outcome: "not_translatable", verdict: .abandoned)
                 continue
             }
-            var buffer = connection.allocator.buffer(capacity: body.count)
-            buffer.writeBytes(body)
-            forwardedBody = buffer
+            forwardedBody = body
             phase = .waitingForUpstream
             return send(fresh: false)
         }
@@ -354,12 +352,16 @@ final class MessagesExchange: UpstreamResponseDelegate {
     }
 
     /// The request in the endpoint's dialect, or nil (with `refusal` set) when the endpoint cannot take it.
-    private func upstreamBody(for candidate: PreparedRoute) -> [UInt8]? {
+    private func upstreamBody(for candidate: PreparedRoute) -> ByteBuffer? {
         switch (candidate.upstream, kind) {
         case (.anthropic?, .messages):
-            return messagesRequest?.anthropicBody(model: candidate.upstreamModel)
+            guard let request = messagesRequest else { return nil }
+            // Copied once, piece by piece, from the client's bytes into the buffer sent upstream.
+            var buffer = connection.allocator.buffer(capacity: request.body.count + candidate.upstreamModel.utf8.count + 8)
+            request.writeAnthropicBody(model: candidate.upstreamModel) { buffer.writeBytes($0) }
+            return buffer
         case (.anthropic?, .countTokens):
-            return countRequest?.forwardedBody(model: candidate.upstreamModel)
+            return countRequest.map { buffer($0.forwardedBody(model: candidate.upstreamModel)) }
         case (.openAI(_, let dialect)?, .messages):
             guard let request = messagesRequest else { return nil }
             do {
@@ -369,7 +371,7 @@ final class MessagesExchange: UpstreamResponseDelegate {
                     streamTranslator = OpenAIStreamTranslator(
                         requestedModel: requestedModel, requestID: requestID, stopSequences: stopSequences)
                 }
-                return body
+                return buffer(body)
             } catch {
                 refusal = refusal ?? .invalidRequest(error.message)
                 return nil
@@ -381,6 +383,13 @@ final class MessagesExchange: UpstreamResponseDelegate {
                 "The model '\(candidate.modelID)' is served by a '\(candidate.providerKind.rawValue)' provider, which this gateway version cannot translate to yet.")
             return nil
         }
+    }
+
+    /// `bytes` in a buffer of the client connection's allocator.
+    private func buffer(_ bytes: [UInt8]) -> ByteBuffer {
+        var buffer = connection.allocator.buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
+        return buffer
     }
 
     /// Closes the current attempt's record and tells the endpoint's health how it went.

@@ -179,4 +179,20 @@ struct AnthropicBodyDropsUnsignedThinkingTests {
         #expect(request.hasUnsignedThinking)
         #expect(text(request.anthropicBody(model: "up")) == #"{"model":"up","max_tokens":5,"messages":[{"role":"user","content":"x"},{"role":"assistant","content":[{"type":"text","text":"a"},{"type":"tool_use","id":"t1","name":"f","input":{"n":1.50}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"ok"}]},{"role":"assistant","content":[{"type":"thinking","thinking":"signed","signature":"sig=="}]}]}"#)
     }
+
+    /// The gateway writes the upstream body through `writeAnthropicBody(model:_:)`, piece by piece.
+    @Test(arguments: [
+        #"{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"x"}]}"#,
+        #"{"models":["a"],"model":"m","provider":{"only":["x"]},"max_tokens":5,"messages":[{"role":"user","content":"x"}]}"#,
+        " {\"provider\":{},\"model\" : \"m\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":\"\\u00e9\"}], \"models\":[] } ",
+        #"{"model":"m","max_tokens":5,"messages":[{"role":"assistant","content":[{"type":"thinking","thinking":"t","signature":""}]},{"role":"user","content":"y"}]}"#,
+    ])
+    func thePiecesMakeTheSameBody(body: String) throws {
+        let request = try MessagesRequest.parse(utf8(body))
+        var pieces: [UInt8] = []
+        request.writeAnthropicBody(model: "up-\"1\"") { pieces.append(contentsOf: $0) }
+        #expect(pieces == request.anthropicBody(model: "up-\"1\""))
+        #expect(text(pieces).contains(#""model":"up-\"1\"""#) || text(pieces).contains(#""model" : "up-\"1\"""#))
+    }
 }
+
