@@ -52,13 +52,15 @@ extension String: JSONTreeString {
     var decoded: String { self }
 
     func equals(_ literal: StaticString) -> Bool {
-        let literalBytes = UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount)
-        var string = self
-        return string.withUTF8 { bytes in
-            if bytes.elementsEqual(literalBytes) { return true }
-            // Different bytes can still be equal strings (canonical equivalence) unless both sides are ASCII.
-            if literal.isASCII, bytes.allSatisfy({ $0 < 0x80 }) { return false }
-            return self == String(decoding: literalBytes, as: UTF8.self)
+        // `withUTF8Buffer`, not `utf8Start`, which traps for a literal of one Unicode scalar.
+        literal.withUTF8Buffer { literalBytes in
+            var string = self
+            return string.withUTF8 { bytes in
+                if bytes.elementsEqual(literalBytes) { return true }
+                // Different bytes can still be equal strings (canonical equivalence) unless both sides are ASCII.
+                if literal.isASCII, bytes.allSatisfy({ $0 < 0x80 }) { return false }
+                return self == String(decoding: literalBytes, as: UTF8.self)
+            }
         }
     }
 }

@@ -16,7 +16,8 @@ struct TopLevelMember: Sendable, Equatable {
 /// Parsing a request body: the syntax check, the root object, and the members that forwarding rewrites.
 enum RequestBody {
     /// Checks the syntax of `bytes` in full without decoding anything, then hands the root object of the skim tree
-    /// and the root's members to `read`. The tree only lives during `read`.
+    /// and the root's members to `read`. The tree only lives during `read`, and nothing of it may escape: its nodes
+    /// and strings point into `bytes`; copy out (`decoded`, `jsonObject`) what must outlive the call.
     static func skim<Result>(
         _ bytes: [UInt8],
         _ read: (_ root: SkimObject, _ members: [TopLevelMember]) throws(InvalidRequest) -> Result

@@ -150,9 +150,11 @@ struct SkimString: JSONTreeString {
     }
 
     func equals(_ literal: StaticString) -> Bool {
-        let literalBytes = UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount)
-        guard literal.isASCII else { return decoded == String(decoding: literalBytes, as: UTF8.self) }
-        return equals(asciiKey: literalBytes)
+        // `withUTF8Buffer`, not `utf8Start`, which traps for a literal of one Unicode scalar.
+        literal.withUTF8Buffer { literalBytes in
+            guard literal.isASCII else { return decoded == String(decoding: literalBytes, as: UTF8.self) }
+            return equals(asciiKey: UnsafeRawBufferPointer(literalBytes))
+        }
     }
 
     /// Whether the decoded text equals the ASCII text `ascii`. Plain ASCII content is compared as bytes; anything

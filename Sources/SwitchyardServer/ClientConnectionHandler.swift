@@ -59,6 +59,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private var encoderContext: ChannelHandlerContext?
     /// The method of the request being answered (a `HEAD` answer has no body to frame).
     private var requestMethod = HTTPMethod.GET
+    /// The HTTP version of the request being answered, which its answer uses.
+    private var requestVersion = HTTPVersion.http1_1
     /// The current answer's body is chunked, and this handler frames each chunk itself (see ``writeBody(_:)``).
     private var framingChunks = false
 
@@ -70,7 +72,17 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        encoderContext = try? context.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self)
+        // Chunks are framed below the encoder only when no handler between it and this one watches responses (the
+        // pipeline GatewayServer builds); otherwise such a handler would never see a streamed answer end.
+        let pipeline = context.pipeline.syncOperations
+        let watchers = [
+            (try? pipeline.context(handlerType: HTTPServerPipelineHandler.self)) != nil,
+            (try? pipeline.context(handlerType: HTTPServerProtocolErrorHandler.self)) != nil,
+            (try? pipeline.context(handlerType: NIOHTTPResponseHeadersValidator.self)) != nil,
+        ]
+        if !watchers.contains(true) {
+            encoderContext = try? pipeline.context(handlerType: HTTPResponseEncoder.self)
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -172,6 +184,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     private func receiveHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         requestMethod = head.method
+        requestVersion = head.version
         keepAlive = head.isKeepAlive && !quiescing
         let limit = runtime.configuration.server.maxBodyBytes
         if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > limit {
@@ -241,10 +254,17 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     func writeHead(_ head: HTTPResponseHead) {
         guard let context else { return }
         var head = head
+        // Answered in the request's version: an HTTP/1.0 client cannot read chunked encoding, so a body of unknown
+        // length ends with the connection.
+        head.version = requestVersion
+        let bodyOfUnknownLength = head.status.mayHaveResponseBody && requestMethod != .HEAD
+            && requestMethod != .CONNECT && !head.headers.contains(name: "content-length")
+        let chunkable = requestVersion.major == 1 && requestVersion.minor >= 1
+        if bodyOfUnknownLength && !chunkable { keepAlive = false }
         if !keepAlive { head.headers.replaceOrAdd(name: "connection", value: "close") }
-        // The encoder chunks exactly these answers (HTTP/1.1, a status with a body, no content-length, not to HEAD).
-        framingChunks = encoderContext != nil && head.version == .http1_1 && head.status.mayHaveResponseBody
-            && requestMethod != .HEAD && requestMethod != .CONNECT && !head.headers.contains(name: "content-length")
+        // NIO's encoder chunks exactly these answers (see `HTTPResponseEncoder.write` in NIOHTTP1/HTTPEncoder.swift:
+        // HTTP/1.1, a status that may have a body, no content-length, not to HEAD or CONNECT).
+        framingChunks = encoderContext != nil && chunkable && bodyOfUnknownLength
         context.write(wrapOutboundOut(.head(head)), promise: nil)
     }
 

@@ -54,6 +54,8 @@ public final class GatewayServer: Service {
                     // No outbound header validation: every response header is either the gateway's own (config ids
                     // are checked at load) or a value NIO's parser already accepted from an upstream.
                     // No protocol error handler: ClientConnectionHandler answers malformed HTTP itself.
+                    // (ClientConnectionHandler writes chunk frames below the encoder, which relies on these three
+                    // handlers being absent and on the encoder setting framing headers, its default.)
                     try sync.configureHTTPServerPipeline(
                         withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false)
                     try sync.addHandler(ClientConnectionHandler(runtime: runtime, coldRoutes: coldRoutes, pools: pools))

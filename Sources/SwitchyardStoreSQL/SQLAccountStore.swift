@@ -173,11 +173,11 @@ public final class SQLAccountStore: AccountStore {
     private static func usageRow(_ record: UsageRecord) -> [StoreValue] {
         [
             .text(record.id), .text(record.keyID), .text(record.model), .text(record.provider),
-            .text(record.upstreamModel), .integer(record.usage.input), .integer(record.usage.output),
-            .integer(record.usage.cacheRead), .integer(record.usage.cacheWrite), .integer(record.cost.nanos),
-            .integer(record.status), .integer(record.latencyMs), .integer(record.ttftMs),
-            .integer(record.stream ? 1 : 0), .text(record.errorType), .text(record.moderation),
-            .text(record.attempts.isEmpty ? nil : record.attempts.jsonText), .integer(millis(record.createdAt)),
+            .text(record.upstreamModel), .int(record.usage.input), .int(record.usage.output),
+            .int(record.usage.cacheRead), .int(record.usage.cacheWrite), .integer(record.cost.nanos),
+            .int(record.status), .int(record.latencyMs), .optionalInt(record.ttftMs),
+            .int(record.stream ? 1 : 0), .optionalText(record.errorType), .optionalText(record.moderation),
+            .optionalText(record.attempts.isEmpty ? nil : record.attempts.jsonText), .integer(millis(record.createdAt)),
         ]
     }
 

@@ -47,9 +47,10 @@ protocol SQLStoreBackend: Sendable {
         _ body: @escaping @Sendable (any SQLDatabase) async throws -> Result
     ) async throws -> Result
 
-    /// Inserts `rows` (values in `columns` order) into `table`, skipping every row whose `id` is already stored
-    /// (and repeats within `rows`), and returns the ids of the rows that went in. Call it only from inside
-    /// ``withSession(_:)``'s body, passing the session's `db`: it runs on that session's connection.
+    /// Inserts `rows` (values in `columns` order) into `table`, whose primary key is a text `id`, skipping every row
+    /// whose `id` is already stored (and repeats within `rows`; the first one goes in), and returns the ids of the
+    /// rows that went in. Call it only from inside ``withSession(_:)``'s body with the session's `db`: it runs on
+    /// that session's connection, inside the body's transaction.
     ///
     /// This is the usage write, the one statement run for every request: it binds plain values straight into
     /// the driver, skipping SQLKit's per-value `Encodable` conversion and statement serialization, which cost
@@ -68,11 +69,14 @@ enum StoreValue: Sendable, Equatable {
     case text(String)
     case null
 
+    /// `.integer` of an `Int`.
+    static func int(_ value: Int) -> StoreValue { .integer(Int64(value)) }
+
     /// `.text`, or `.null` for `nil`.
-    static func text(_ value: String?) -> StoreValue { value.map(StoreValue.text) ?? .null }
+    static func optionalText(_ value: String?) -> StoreValue { value.map(StoreValue.text) ?? .null }
 
     /// `.integer`, or `.null` for `nil`.
-    static func integer(_ value: Int?) -> StoreValue { value.map { .integer(Int64($0)) } ?? .null }
+    static func optionalInt(_ value: Int?) -> StoreValue { value.map(int) ?? .null }
 }
 
 /// SQLite through SQLiteNIO: one connection per store, its operations serialized in arrival order, on a
@@ -166,11 +170,14 @@ final class SQLiteBackend: SQLStoreBackend {
             }
         }
         // The caller holds the session (the gate), so the connection is ours until its body returns.
-        let inserted = Mutex<[String]>([])
-        try await connection.query(sql, binds) { row in
-            if case .text(let id)? = row.column("id") { inserted.withLock { $0.append(id) } }
+        return try await connection.query(sql, binds).map { row in
+            guard case .text(let id)? = row.column("id") else {
+                // Unreachable with the schema (`id TEXT PRIMARY KEY`); thrown so that the transaction rolls back
+                // rather than keep a row whose cost would never be deducted.
+                throw SQLAccountStoreError.malformedRow("an inserted usage row's id is not text")
+            }
+            return id
         }
-        return inserted.withLock { $0 }
     }
 
     func close() async throws {

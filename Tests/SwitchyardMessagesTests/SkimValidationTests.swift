@@ -241,4 +241,19 @@ struct SkimValidationTests {
         }
         #expect(disagreements.isEmpty, "\(disagreements.prefix(5))")
     }
+
+    /// Literals of one Unicode scalar are stored without a pointer: comparing against them must not trap.
+    @Test func comparesWithOneScalarLiterals() throws {
+        #expect("a".equals("a"))
+        #expect(!"ab".equals("a"))
+        #expect("\u{E9}".equals("e\u{301}"))  // canonically equivalent
+        let verdict = try RequestBody.skim(Array(#"{"k":"a","e":"\u00e9"}"#.utf8)) { root, _ in
+            (root["k"]?.stringValue?.equals("a"), root["k"]?.stringValue?.equals("b"),
+             root["e"]?.stringValue?.equals("\u{E9}"))
+        }
+        #expect(verdict.0 == true)
+        #expect(verdict.1 == false)
+        #expect(verdict.2 == true)
+    }
 }
+

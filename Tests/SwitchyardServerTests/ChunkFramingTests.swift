@@ -51,4 +51,26 @@ import Testing
             }
         }
     }
+
+    @Test func anHTTP10ClientGetsAnUnchunkedStreamEndedByTheClose() async throws {
+        try await MockUpstream.run { upstreamPort, _ in
+            try await GatewayHarness.run(upstreamPort: upstreamPort) { gateway in
+                let body = Requests.body(model: "test/text", stream: true)
+                let request = "POST /v1/messages HTTP/1.0\r\nhost: 127.0.0.1\r\nconnection: keep-alive\r\n"
+                    + "content-type: application/json\r\nanthropic-version: 2023-06-01\r\nx-api-key: \(gateway.secret)\r\n"
+                    + "content-length: \(body.utf8.count)\r\n\r\n\(body)"
+                // RawBytes returns once the gateway closes: the close is what ends this body.
+                let text = try await RawBytes.exchange(port: gateway.port, sending: request)
+                let headEnd = try #require(text.range(of: "\r\n\r\n"))
+                let head = text[..<headEnd.lowerBound].lowercased()
+                #expect(head.hasPrefix("http/1.0 200 ok"))
+                #expect(!head.contains("transfer-encoding"))
+                #expect(head.contains("connection: close"))
+                let stream = text[headEnd.upperBound...]
+                #expect(stream.hasPrefix("event: message_start"))
+                #expect(stream.hasSuffix("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"))
+            }
+        }
+    }
 }
+
