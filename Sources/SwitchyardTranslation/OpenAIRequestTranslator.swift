@@ -58,7 +58,9 @@ public enum OpenAIRequestTranslator {
         try builder.build(root: request.root)
         return builder.encode(
             root: request.root, upstreamModel: upstreamModel, maxTokens: request.maxTokens,
-            stream: request.stream, thinking: request.thinking
+            stream: request.stream, thinking: request.thinking,
+            // The same texts in other framing: reserved once, not regrown by doubling through large allocations.
+            capacity: request.body.count + 1024
         )
     }
 
@@ -395,9 +397,11 @@ private struct Builder {
 
     // MARK: Encoding
 
-    func encode(root: JSONObject, upstreamModel: String, maxTokens: Int, stream: Bool, thinking: Thinking?) -> [UInt8] {
+    func encode(
+        root: JSONObject, upstreamModel: String, maxTokens: Int, stream: Bool, thinking: Thinking?, capacity: Int
+    ) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(4096)
+        out.reserveCapacity(capacity)
         out.append(literal: #"{"model":"#)
         out.append(quoted: upstreamModel)
         out.append(literal: #","messages":["#)
