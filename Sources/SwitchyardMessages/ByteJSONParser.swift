@@ -101,17 +101,7 @@ struct ByteJSONParser<Builder: JSONTreeBuilding> {
                 topLevelSpans.append(MemberSpan(keyStart: keyStart, valueStart: valueStart, valueEnd: position))
             }
             builder.append(key: consume key, value: consume value, to: &members)
-            skipWhitespace()
-            guard position < end else { throw error("unexpected end of input in object") }
-            let byte = bytes[position]
-            position += 1
-            if byte == ASCII.comma {
-                skipWhitespace()
-                continue
-            }
-            if byte == ASCII.closeBrace { break }
-            position -= 1
-            throw error("expected ',' or '}' in object")
+            guard try moreMembers(closedBy: ASCII.closeBrace, in: "object") else { break }
         }
         depth -= 1
         return builder.endObject(members, end: position)
@@ -130,20 +120,26 @@ struct ByteJSONParser<Builder: JSONTreeBuilding> {
         }
         while true {
             builder.append(try parseValue(), to: &elements)
-            skipWhitespace()
-            guard position < end else { throw error("unexpected end of input in array") }
-            let byte = bytes[position]
-            position += 1
-            if byte == ASCII.comma {
-                skipWhitespace()
-                continue
-            }
-            if byte == ASCII.closeBracket { break }
-            position -= 1
-            throw error("expected ',' or ']' in array")
+            guard try moreMembers(closedBy: ASCII.closeBracket, in: "array") else { break }
         }
         depth -= 1
         return builder.endArray(elements, end: position)
+    }
+
+    /// After a member or element: consumes a `,` (true: another follows) or the container's closing byte (false).
+    @inline(__always)
+    private mutating func moreMembers(closedBy close: UInt8, in container: StaticString) throws(JSONSyntaxError) -> Bool {
+        skipWhitespace()
+        guard position < end else { throw error("unexpected end of input in \(container)") }
+        let byte = bytes[position]
+        position += 1
+        if byte == ASCII.comma {
+            skipWhitespace()
+            return true
+        }
+        if byte == close { return false }
+        position -= 1
+        throw error("expected ',' or '\(Character(Unicode.Scalar(close)))' in \(container)")
     }
 
     private mutating func expectLiteral(_ literal: StaticString) throws(JSONSyntaxError) {

@@ -15,10 +15,8 @@ import Testing
     @Test func aStreamedAnswerIsWellFormedChunkedAndTheNextAnswerFollowsIt() async throws {
         try await MockUpstream.run { upstreamPort, _ in
             try await GatewayHarness.run(upstreamPort: upstreamPort) { gateway in
-                let body = Requests.body(model: "test/text", stream: true)
-                let request = "POST /v1/messages HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
-                    + "anthropic-version: 2023-06-01\r\nx-api-key: \(gateway.secret)\r\n"
-                    + "content-length: \(body.utf8.count)\r\n\r\n\(body)"
+                let request = RawBytes.messagesRequest(
+                    key: gateway.secret, body: Requests.body(model: "test/text", stream: true))
                 let text = try await RawBytes.exchange(
                     port: gateway.port, sending: request + "HEAD / HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n")
                 var rest = Substring(text)
@@ -55,10 +53,9 @@ import Testing
     @Test func anHTTP10ClientGetsAnUnchunkedStreamEndedByTheClose() async throws {
         try await MockUpstream.run { upstreamPort, _ in
             try await GatewayHarness.run(upstreamPort: upstreamPort) { gateway in
-                let body = Requests.body(model: "test/text", stream: true)
-                let request = "POST /v1/messages HTTP/1.0\r\nhost: 127.0.0.1\r\nconnection: keep-alive\r\n"
-                    + "content-type: application/json\r\nanthropic-version: 2023-06-01\r\nx-api-key: \(gateway.secret)\r\n"
-                    + "content-length: \(body.utf8.count)\r\n\r\n\(body)"
+                let request = RawBytes.messagesRequest(
+                    key: gateway.secret, body: Requests.body(model: "test/text", stream: true),
+                    version: "HTTP/1.0", extraHeaders: "connection: keep-alive\r\n")
                 // RawBytes returns once the gateway closes: the close is what ends this body.
                 let text = try await RawBytes.exchange(port: gateway.port, sending: request)
                 let headEnd = try #require(text.range(of: "\r\n\r\n"))

@@ -120,12 +120,6 @@ import Testing
         }
     }
 
-    /// A request as raw HTTP/1.1 text, for bytes a well-behaved client library would not send.
-    private static func rawRequest(key: String, body: String) -> String {
-        "POST /v1/messages HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
-            + "anthropic-version: 2023-06-01\r\nx-api-key: \(key)\r\ncontent-length: \(body.utf8.count)\r\n\r\n\(body)"
-    }
-
     @Test func bytesThatAreNotHTTPBehindAnAnswerInProgressWaitForItThenGetThe400() async throws {
         try await MockUpstream.run { upstreamPort, mock in
             try await GatewayHarness.run(upstreamPort: upstreamPort) { gateway in
@@ -135,7 +129,7 @@ import Testing
                 }
                 let text = try await RawBytes.exchange(
                     port: gateway.port,
-                    sending: Self.rawRequest(key: gateway.secret, body: Requests.body(model: "test/hold", stream: true))
+                    sending: RawBytes.messagesRequest(key: gateway.secret, body: Requests.body(model: "test/hold", stream: true))
                         + "NOT HTTP AT ALL\r\n\r\n")
                 try await release.value
                 let stop = try #require(text.range(of: "event: message_stop"))
@@ -156,7 +150,7 @@ import Testing
                     try await Task.sleep(for: .milliseconds(300))
                     mock.releaseHeldStreams()
                 }
-                var bytes = Self.rawRequest(key: gateway.secret, body: Requests.body(model: "test/hold", stream: true))
+                var bytes = RawBytes.messagesRequest(key: gateway.secret, body: Requests.body(model: "test/hold", stream: true))
                 for index in 1...probes {
                     bytes += "HEAD / HTTP/1.1\r\nhost: 127.0.0.1\r\n" + (index == probes ? "connection: close\r\n" : "") + "\r\n"
                 }
@@ -180,6 +174,12 @@ enum RawBytes {
             received += String(buffer: unwrapInboundIn(data))
         }
         func channelInactive(context: ChannelHandlerContext) { closed.succeed(received) }
+    }
+
+    /// A `POST /v1/messages` as raw HTTP text, for bytes a well-behaved client library would not send.
+    static func messagesRequest(key: String, body: String, version: String = "HTTP/1.1", extraHeaders: String = "") -> String {
+        "POST /v1/messages \(version)\r\nhost: 127.0.0.1\r\n\(extraHeaders)content-type: application/json\r\n"
+            + "anthropic-version: 2023-06-01\r\nx-api-key: \(key)\r\ncontent-length: \(body.utf8.count)\r\n\r\n\(body)"
     }
 
     static func exchange(port: Int, sending bytes: String) async throws -> String {
