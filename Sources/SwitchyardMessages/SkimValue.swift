@@ -4,6 +4,20 @@ struct SkimTree {
     let body: UnsafeRawBufferPointer
     let nodes: UnsafeBufferPointer<SkimNode>
 
+    /// Checks `body` in full (as ``RequestBody/skim(_:_:)`` does), then hands its root value to `read`; `nil` when
+    /// `body` is not JSON. For answers and events of which only a few fields are read.
+    static func withRoot<Result>(of body: UnsafeRawBufferPointer, _ read: (SkimValue) -> Result) -> Result? {
+        var parser = ByteJSONParser(body, builder: SkimTreeBuilder(capacity: body.count / 32 + 8), recordTopLevelMembers: false)
+        do throws(JSONSyntaxError) {
+            try parser.parseDocument()
+        } catch {
+            return nil
+        }
+        return parser.builder.nodes.withUnsafeBufferPointer { nodes in
+            read(SkimValue(tree: SkimTree(body: body, nodes: nodes), index: 0))
+        }
+    }
+
     /// Parses `body[range]`, a value the grammar has already accepted, into the full tree.
     func fullValue(at range: Range<Int>) -> JSONValue {
         do throws(JSONSyntaxError) {

@@ -21,13 +21,13 @@ public struct Usage: Sendable, Equatable {
     public static let zero = Usage()
 
     /// Reads an Anthropic `usage` object; fields that are missing, null or not integers count as 0.
-    init(anthropic usage: JSONObject) {
+    init(anthropic usage: some JSONTreeObject) {
         self.init()
         overwrite(from: usage)
     }
 
     /// Overwrites each field that `usage` carries as an integer; leaves the others (message_delta semantics).
-    mutating func overwrite(from usage: JSONObject) {
+    mutating func overwrite(from usage: some JSONTreeObject) {
         if let value = usage["input_tokens"]?.intValue { inputTokens = value }
         if let value = usage["output_tokens"]?.intValue { outputTokens = value }
         if let value = usage["cache_read_input_tokens"]?.intValue { cacheReadInputTokens = value }
@@ -97,18 +97,23 @@ public struct StreamUsageAccumulator: Sendable {
     public mutating func observe(eventType: StreamEventKind, data: UnsafeRawBufferPointer) {
         switch eventType {
         case .messageStart:
-            guard let event = try? JSONParser.parse(data), let message = event["message"]?.objectValue else { return }
-            sawMessageStart = true
-            if let usage = message["usage"]?.objectValue { self.usage = Usage(anthropic: usage) }
-            if let id = message["id"]?.stringValue { upstreamMessageID = id }
-            if let model = message["model"]?.stringValue { upstreamModel = model }
-        case .messageDelta:
-            guard let event = try? JSONParser.parse(data) else { return }
-            if let usage = event["usage"]?.objectValue {
-                self.usage.overwrite(from: usage)
-                sawMessageDelta = true
+            // Skimmed, not decoded: only a few fields of the event are read.
+            SkimTree.withRoot(of: data) { event in
+                guard let message = event.objectValue?["message"]?.objectValue else { return }
+                sawMessageStart = true
+                if let usage = message["usage"]?.objectValue { self.usage = Usage(anthropic: usage) }
+                if let id = message["id"]?.stringValue { upstreamMessageID = id.decoded }
+                if let model = message["model"]?.stringValue { upstreamModel = model.decoded }
             }
-            if let reason = event["delta"]?["stop_reason"]?.stringValue { stopReason = reason }
+        case .messageDelta:
+            SkimTree.withRoot(of: data) { event in
+                guard let event = event.objectValue else { return }
+                if let usage = event["usage"]?.objectValue {
+                    self.usage.overwrite(from: usage)
+                    sawMessageDelta = true
+                }
+                if let reason = event["delta"]?.objectValue?["stop_reason"]?.stringValue { stopReason = reason.decoded }
+            }
         case .messageStop:
             sawMessageStop = true
         default:
@@ -137,8 +142,10 @@ public enum AnthropicResponse {
     /// The usage and stop reason of a non-streaming Messages answer, or `nil` when the JSON is not a message
     /// object with a `usage` object.
     public static func usage(fromMessageJSON json: UnsafeRawBufferPointer) -> (usage: Usage, stopReason: String?)? {
-        guard let message = try? JSONParser.parse(json), let usage = message["usage"]?.objectValue else { return nil }
-        return (Usage(anthropic: usage), message["stop_reason"]?.stringValue)
+        SkimTree.withRoot(of: json) { root -> (usage: Usage, stopReason: String?)? in
+            guard let message = root.objectValue, let usage = message["usage"]?.objectValue else { return nil }
+            return (Usage(anthropic: usage), message["stop_reason"]?.stringValue?.decoded)
+        } ?? nil
     }
 
     /// The `error.type` and `error.message` of an error body.

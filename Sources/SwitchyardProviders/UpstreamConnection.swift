@@ -46,6 +46,8 @@ public final class UpstreamConnection {
     private var sawHead = false
     private var responseComplete = false
     private var keepAlive = true
+    /// Reading was paused by ``setReading(_:)`` (a slow client) and not resumed yet.
+    private var readingPaused = false
     var idleSince: NIODeadline = .now()
 
     init(channel: any Channel, origin: UpstreamOrigin) {
@@ -68,6 +70,8 @@ public final class UpstreamConnection {
 
     /// Pauses or resumes reading from the upstream (back-pressure from a slow client).
     public func setReading(_ on: Bool) {
+        guard on == readingPaused else { return }
+        readingPaused = !on
         _ = channel.setOption(ChannelOptions.autoRead, value: on)
         if on { channel.read() }
     }

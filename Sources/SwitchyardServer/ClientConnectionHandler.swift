@@ -61,8 +61,21 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private var requestMethod = HTTPMethod.GET
     /// The HTTP version of the request being answered, which its answer uses.
     private var requestVersion = HTTPVersion.http1_1
-    /// The current answer's body is chunked, and this handler frames each chunk itself (see ``writeBody(_:)``).
-    private var framingChunks = false
+    /// How the current answer's body reaches the socket.
+    private enum BodyWriting {
+        /// Through NIO's response encoder.
+        case encoder
+        /// Below the encoder, each write framed as a chunk here (see ``writeBody(_:)``).
+        case chunkedHere
+        /// Below the encoder as it is: the head went out as bytes, with a content-length (or, to an HTTP/1.0
+        /// client, a body that ends with the connection).
+        case rawHere
+    }
+
+    private var bodyWriting = BodyWriting.encoder
+    /// A head written as bytes (``writeHead(status:fields:)``), held until the first body write or flush, so that a
+    /// small answer leaves as one buffer.
+    private var heldHead: ByteBuffer?
 
     init(runtime: GatewayRuntime, coldRoutes: ColdRoutes, pools: UpstreamPools) {
         self.runtime = runtime
@@ -264,36 +277,84 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         if !keepAlive { head.headers.replaceOrAdd(name: "connection", value: "close") }
         // NIO's encoder chunks exactly these answers (see `HTTPResponseEncoder.write` in NIOHTTP1/HTTPEncoder.swift:
         // HTTP/1.1, a status that may have a body, no content-length, not to HEAD or CONNECT).
-        framingChunks = encoderContext != nil && chunkable && bodyOfUnknownLength
+        bodyWriting = encoderContext != nil && chunkable && bodyOfUnknownLength ? .chunkedHere : .encoder
         context.write(wrapOutboundOut(.head(head)), promise: nil)
+    }
+
+    /// Writes a head as bytes, below NIO's encoder, by the same rules as ``writeHead(_:)``: the request's version,
+    /// chunked encoding for a body of unknown length to an HTTP/1.1 client, `connection: close` when the connection
+    /// ends after this answer. Every answer of the data path goes this way; building `HTTPHeaders` and running them
+    /// through the encoder cost about a tenth of a pass-through request.
+    func writeHead(status: HTTPResponseStatus, fields: ResponseFields) {
+        guard context != nil else { return }
+        guard let encoderContext else {
+            return writeHead(HTTPResponseHead(version: .http1_1, status: status, headers: fields.headers))
+        }
+        let bodyOfUnknownLength = status.mayHaveResponseBody && requestMethod != .HEAD && requestMethod != .CONNECT
+            && !fields.hasContentLength
+        let chunkable = requestVersion.major == 1 && requestVersion.minor >= 1
+        if bodyOfUnknownLength && !chunkable { keepAlive = false }
+        var head = encoderContext.channel.allocator.buffer(capacity: fields.bytes.readableBytes + 96)
+        head.writeStatusLine(version: requestVersion, status: status)
+        head.writeImmutableBuffer(fields.bytes)
+        if bodyOfUnknownLength && chunkable { head.writeStaticString("transfer-encoding: chunked\r\n") }
+        if !keepAlive { head.writeStaticString("connection: close\r\n") }
+        head.writeStaticString("\r\n")
+        bodyWriting = bodyOfUnknownLength && chunkable ? .chunkedHere : .rawHere
+        heldHead = head
     }
 
     /// Writes body bytes. A chunked answer's chunks (one per relayed SSE read) are framed here into one buffer and
     /// written below the encoder: NIO's encoder writes each chunk as three buffers (size line, bytes, CRLF), with
     /// a fresh buffer and string for the size line, which for 1,000 streams costs a measurable part of the loop.
     func writeBody(_ buffer: ByteBuffer) {
-        guard framingChunks, let encoderContext else {
+        guard bodyWriting != .encoder, let encoderContext else {
             context?.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
             return
         }
-        guard buffer.readableBytes > 0 else { return }  // an empty chunk would end the body
-        var framed = encoderContext.channel.allocator.buffer(capacity: buffer.readableBytes + 20)
-        framed.writeChunkSizeLine(buffer.readableBytes)
-        framed.writeImmutableBuffer(buffer)
-        framed.writeStaticString("\r\n")
-        encoderContext.write(NIOAny(IOData.byteBuffer(framed)), promise: nil)
+        // An empty chunk would end the body; an answer to HEAD has none.
+        guard buffer.readableBytes > 0, requestMethod != .HEAD else { return }
+        var out: ByteBuffer
+        if var head = heldHead {
+            heldHead = nil
+            if bodyWriting == .rawHere && buffer.readableBytes > 16_384 {
+                // A large body is not copied behind its head: two buffers, one writev.
+                encoderContext.write(NIOAny(IOData.byteBuffer(head)), promise: nil)
+                encoderContext.write(NIOAny(IOData.byteBuffer(buffer)), promise: nil)
+                return
+            }
+            head.reserveCapacity(minimumWritableBytes: buffer.readableBytes + 20)
+            out = head
+        } else if bodyWriting == .rawHere {
+            encoderContext.write(NIOAny(IOData.byteBuffer(buffer)), promise: nil)
+            return
+        } else {
+            out = encoderContext.channel.allocator.buffer(capacity: buffer.readableBytes + 20)
+        }
+        if bodyWriting == .chunkedHere { out.writeChunkSizeLine(buffer.readableBytes) }
+        out.writeImmutableBuffer(buffer)
+        if bodyWriting == .chunkedHere { out.writeStaticString("\r\n") }
+        encoderContext.write(NIOAny(IOData.byteBuffer(out)), promise: nil)
     }
 
-    /// The end of the answer: the last chunk when this handler frames chunks, else the encoder's `.end`.
+    /// The end of the answer: the last chunk when this handler frames chunks, a held head (if no body was written)
+    /// when it wrote the head as bytes, else the encoder's `.end`.
     private func writeEndOfBody(context: ChannelHandlerContext) -> EventLoopFuture<Void> {
-        guard framingChunks, let encoderContext else { return context.writeAndFlush(wrapOutboundOut(.end(nil))) }
-        framingChunks = false
-        var last = encoderContext.channel.allocator.buffer(capacity: 5)
-        last.writeStaticString("0\r\n\r\n")
+        guard bodyWriting != .encoder, let encoderContext else {
+            return context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        }
+        var last = heldHead ?? encoderContext.channel.allocator.buffer(capacity: 5)
+        if bodyWriting == .chunkedHere { last.writeStaticString("0\r\n\r\n") }
+        heldHead = nil
+        bodyWriting = .encoder
         return encoderContext.writeAndFlush(NIOAny(IOData.byteBuffer(last)))
     }
 
     func flush() {
+        if let head = heldHead, let encoderContext {
+            heldHead = nil
+            encoderContext.write(NIOAny(IOData.byteBuffer(head)), promise: nil)
+        }
         context?.flush()
     }
 
@@ -319,15 +380,15 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     /// A whole error answer, Anthropic-shaped.
-    func writeError(_ error: APIError, requestID: String, route: String, extraHeaders: HTTPHeaders = [:]) {
+    func writeError(_ error: APIError, requestID: String, route: String, extraFields: ResponseFields? = nil) {
         let body = error.jsonBody(requestID: requestID)
-        var headers = HTTPHeaders()
-        headers.add(name: "content-type", value: "application/json")
-        headers.add(name: "content-length", value: String(body.count))
-        headers.add(name: "request-id", value: requestID)
-        if error.shouldRetry == false { headers.add(name: "x-should-retry", value: "false") }
-        headers.add(contentsOf: extraHeaders)
-        writeHead(HTTPResponseHead(version: .http1_1, status: .init(statusCode: error.status), headers: headers))
+        var fields = ResponseFields()
+        fields.add("content-type", "application/json")
+        fields.addContentLength(body.count)
+        fields.add("request-id", requestID)
+        if error.shouldRetry == false { fields.add("x-should-retry", "false") }
+        if let extraFields { fields.append(extraFields) }
+        writeHead(status: .init(statusCode: error.status), fields: fields)
         var buffer = allocator.buffer(capacity: body.count)
         buffer.writeBytes(body)
         writeBody(buffer)
@@ -410,6 +471,23 @@ final class UpstreamPools: @unchecked Sendable {
 }
 
 extension ByteBuffer {
+    /// Writes a status line as NIO's encoder does: `HTTP/1.1 200 OK` and CRLF.
+    mutating func writeStatusLine(version: HTTPVersion, status: HTTPResponseStatus) {
+        if version == .http1_1 && status == .ok {
+            writeStaticString("HTTP/1.1 200 OK\r\n")
+            return
+        }
+        writeStaticString("HTTP/")
+        writeDecimal(version.major)
+        writeInteger(UInt8(ascii: "."))
+        writeDecimal(version.minor)
+        writeInteger(UInt8(ascii: " "))
+        writeDecimal(Int(status.code))
+        writeInteger(UInt8(ascii: " "))
+        writeString(status.reasonPhrase)
+        writeStaticString("\r\n")
+    }
+
     /// Writes a chunked-encoding size line: `size` in lower-case hex, then CRLF (as NIO's encoder writes it).
     mutating func writeChunkSizeLine(_ size: Int) {
         precondition(size > 0)

@@ -702,10 +702,10 @@ final class MessagesExchange: UpstreamResponseDelegate {
             }
             let latency = headAt.map { Double(($0 - attemptStartedAt).nanoseconds) / 1e9 }
             endAttempt(outcome: "ok", verdict: .success(latency: latency, throughput: nil))
-            var headers = baseHeaders()
-            headers.add(name: "content-type", value: "application/json")
-            headers.add(name: "content-length", value: String(answer.readableBytes))
-            connection.writeHead(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))
+            var fields = baseFields()
+            fields.add("content-type", "application/json")
+            fields.addContentLength(answer.readableBytes)
+            connection.writeHead(status: .ok, fields: fields)
             connection.writeBody(answer.readSlice(length: answer.readableBytes)!)
             runtime.metrics.countRequest(route: routeLabel, status: 200)
             finishAndEnd(status: 200, errorType: nil)
@@ -738,15 +738,17 @@ final class MessagesExchange: UpstreamResponseDelegate {
 
     // MARK: - Streaming
 
-    private func baseHeaders(namingEndpoint: Bool = true) -> HTTPHeaders {
-        var headers = HTTPHeaders()
-        headers.add(name: "request-id", value: requestID)
-        if let figures = rateLimitFigures() { headers.addRateLimits(figures) }
+    /// The fields every answer of an exchange carries: its request id, the key's rate limits, and the endpoint
+    /// that served it.
+    private func baseFields(requestID withID: Bool = true, namingEndpoint: Bool = true) -> ResponseFields {
+        var fields = ResponseFields()
+        if withID { fields.add("request-id", requestID) }
+        if let figures = rateLimitFigures() { fields.addRateLimits(figures) }
         if namingEndpoint, let route {
-            headers.add(name: "x-switchyard-provider", value: route.providerID)
-            headers.add(name: "x-switchyard-model", value: route.modelID)
+            fields.add("x-switchyard-provider", route.providerID)
+            fields.add("x-switchyard-model", route.modelID)
         }
-        return headers
+        return fields
     }
 
     /// A limited key's figures: as admitted, or (for answers decided before admission) as they stand.
@@ -759,10 +761,10 @@ final class MessagesExchange: UpstreamResponseDelegate {
     /// Writes the 200 event-stream head. Committed by keep-alive comments before any endpoint answered, it names
     /// no endpoint (which one serves is not known yet; the usage record says).
     private func commitStream(namingEndpoint: Bool) {
-        var headers = baseHeaders(namingEndpoint: namingEndpoint)
-        headers.add(name: "content-type", value: "text/event-stream; charset=utf-8")
-        headers.add(name: "cache-control", value: "no-cache")
-        connection.writeHead(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))
+        var fields = baseFields(namingEndpoint: namingEndpoint)
+        fields.add("content-type", "text/event-stream; charset=utf-8")
+        fields.add("cache-control", "no-cache")
+        connection.writeHead(status: .ok, fields: fields)
         committed = true
         runtime.metrics.countRequest(route: routeLabel, status: 200)
     }
@@ -862,10 +864,10 @@ final class MessagesExchange: UpstreamResponseDelegate {
 
     /// Answers from the gateway itself (a 200 JSON body), without any upstream.
     private func answerLocally(json: String) {
-        var headers = baseHeaders()
-        headers.add(name: "content-type", value: "application/json")
-        headers.add(name: "content-length", value: String(json.utf8.count))
-        connection.writeHead(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))
+        var fields = baseFields()
+        fields.add("content-type", "application/json")
+        fields.addContentLength(json.utf8.count)
+        connection.writeHead(status: .ok, fields: fields)
         var buffer = connection.allocator.buffer(capacity: json.utf8.count)
         buffer.writeString(json)
         connection.writeBody(buffer)
@@ -947,16 +949,13 @@ final class MessagesExchange: UpstreamResponseDelegate {
     /// Answers with an error status (nothing was sent yet).
     private func reject(_ error: APIError, extraHeaders: HTTPHeaders = [:]) {
         guard phase != .finished else { return }
-        var headers = extraHeaders
-        if route != nil {
-            headers.add(contentsOf: baseHeaders().filter { $0.name != "request-id" })
-        } else if let figures = rateLimitFigures() {
-            headers.addRateLimits(figures)
-        }
+        var fields = ResponseFields()
+        fields.add(contentsOf: extraHeaders)
+        fields.append(baseFields(requestID: false))
         // Recorded before the answer goes out: whoever reads the answer can already find its usage record.
         finish(status: error.status, errorType: error.type.rawValue)
         if connection.isActive {
-            connection.writeError(error, requestID: requestID, route: routeLabel, extraHeaders: headers)
+            connection.writeError(error, requestID: requestID, route: routeLabel, extraFields: fields)
         }
     }
 
