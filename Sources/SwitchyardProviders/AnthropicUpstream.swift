@@ -11,6 +11,7 @@ public struct AnthropicUpstream: Sendable {
     public let messagesPath: String
     public let countTokensPath: String
     private let apiKey: String
+    private let hostHeader: String
 
     public init(provider: ProviderConfig) {
         providerID = provider.id
@@ -18,6 +19,7 @@ public struct AnthropicUpstream: Sendable {
         messagesPath = provider.baseURL.basePath + "/v1/messages"
         countTokensPath = provider.baseURL.basePath + "/v1/messages/count_tokens"
         apiKey = provider.apiKey
+        hostHeader = origin.hostHeader
     }
 
     /// The Anthropic API version sent when the client names none.
@@ -26,7 +28,7 @@ public struct AnthropicUpstream: Sendable {
     /// Request headers the client sent that an Anthropic upstream receives unchanged. Everything else — above all
     /// the client's own credentials (`authorization`, `x-api-key`) — stays here.
     static func isForwarded(_ name: String) -> Bool {
-        let lower = name.lowercased()
+        let lower = name.asciiLowercased
         if lower.hasPrefix("anthropic-") { return true }
         switch lower {
         case "user-agent", "x-app", "x-claude-code-session-id", "accept": return true
@@ -38,14 +40,14 @@ public struct AnthropicUpstream: Sendable {
     public func requestHead(path: String, query: Substring?, clientHeaders: HTTPHeaders, bodyLength: Int) -> HTTPRequestHead {
         var headers = HTTPHeaders()
         headers.reserveCapacity(clientHeaders.count + 5)
-        headers.add(name: "host", value: origin.hostHeader)
+        headers.add(name: "host", value: hostHeader)
         headers.add(name: "content-type", value: "application/json")
         headers.add(name: "content-length", value: String(bodyLength))
         headers.add(name: "x-api-key", value: apiKey)
         headers.add(name: "accept-encoding", value: "identity")
         var sawVersion = false
         for (name, value) in clientHeaders where Self.isForwarded(name) {
-            if !sawVersion && name.lowercased() == "anthropic-version" { sawVersion = true }
+            if !sawVersion && name.asciiLowercased == "anthropic-version" { sawVersion = true }
             headers.add(name: name, value: value)
         }
         if !sawVersion { headers.add(name: "anthropic-version", value: Self.defaultVersion) }
@@ -100,5 +102,13 @@ public enum UpstreamErrorMapping {
         let text = String(decoding: body.prefix(200), as: UTF8.self)
         let flat = text.filter { !$0.isNewline }
         return String(flat.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
+}
+
+extension String {
+    /// The name itself when it has no upper-case ASCII letter (as clients mostly send header names), else a
+    /// lower-cased copy.
+    var asciiLowercased: String {
+        utf8.contains(where: { $0 &- UInt8(ascii: "A") < 26 }) ? lowercased() : self
     }
 }

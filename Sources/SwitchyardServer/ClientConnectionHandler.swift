@@ -32,7 +32,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     private let runtime: GatewayRuntime
     private let coldRoutes: ColdRoutes
-    private let pools: UpstreamPools
+    private let locals: EventLoopLocals
     private var state = State.idle
     private var context: ChannelHandlerContext?
     private var keepAlive = true
@@ -77,10 +77,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// small answer leaves as one buffer.
     private var heldHead: ByteBuffer?
 
-    init(runtime: GatewayRuntime, coldRoutes: ColdRoutes, pools: UpstreamPools) {
+    init(runtime: GatewayRuntime, coldRoutes: ColdRoutes, locals: EventLoopLocals) {
         self.runtime = runtime
         self.coldRoutes = coldRoutes
-        self.pools = pools
+        self.locals = locals
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -238,7 +238,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                 kind: path == "/v1/messages" ? .messages : .countTokens,
                 head: head, body: body, query: query,
                 connection: self, runtime: runtime,
-                pool: pools.pool(for: context.eventLoop))
+                locals: locals.of(context.eventLoop))
             self.exchange = exchange
             exchange.start()
         case (.HEAD, "/"):
@@ -441,32 +441,6 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         queued.removeAll()
         state = .responding
         writeError(.invalidRequest("The request is not valid HTTP/1.1."), requestID: RequestID.make(), route: "other")
-    }
-}
-
-/// One ``UpstreamConnectionPool`` per event loop, created at start-up.
-final class UpstreamPools: @unchecked Sendable {
-    // Immutable after init; each pool is only touched on its own event loop.
-    private let pools: [ObjectIdentifier: UpstreamConnectionPool]
-
-    init(group: any EventLoopGroup, tls: UpstreamTLSContexts) {
-        var pools: [ObjectIdentifier: UpstreamConnectionPool] = [:]
-        for loop in group.makeIterator() {
-            pools[ObjectIdentifier(loop)] = UpstreamConnectionPool(eventLoop: loop, tls: tls)
-        }
-        self.pools = pools
-    }
-
-    func pool(for loop: any EventLoop) -> UpstreamConnectionPool {
-        loop.assertInEventLoop()
-        return pools[ObjectIdentifier(loop)]!
-    }
-
-    /// Closes all idle upstream connections, each on its own loop.
-    func closeAll() async {
-        for (id, pool) in pools {
-            try? await pool.eventLoop.submit { self.pools[id]?.closeAll() }.get()
-        }
     }
 }
 

@@ -34,7 +34,7 @@ public final class GatewayServer: Service {
 
     public func run() async throws {
         let quiesce = ServerQuiescingHelper(group: group)
-        let pools = UpstreamPools(group: group, tls: runtime.tls)
+        let locals = EventLoopLocals(group: group, tls: runtime.tls, tick: runtime.tick)
         let runtime = self.runtime
         let coldRoutes = self.coldRoutes
         let server = runtime.configuration.server
@@ -58,7 +58,7 @@ public final class GatewayServer: Service {
                     // handlers being absent and on the encoder setting framing headers, its default.)
                     try sync.configureHTTPServerPipeline(
                         withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false)
-                    try sync.addHandler(ClientConnectionHandler(runtime: runtime, coldRoutes: coldRoutes, pools: pools))
+                    try sync.addHandler(ClientConnectionHandler(runtime: runtime, coldRoutes: coldRoutes, locals: locals))
                 }
             }
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
@@ -80,7 +80,7 @@ public final class GatewayServer: Service {
             await tasks.next()
             tasks.cancelAll()
         }
-        await pools.closeAll()
+        await locals.closeAllUpstreamConnections()
         runtime.logger.info("server stopped")
     }
 }

@@ -85,7 +85,9 @@ final class MessagesExchange: UpstreamResponseDelegate {
     private var recorded = false
     private var firstTokenAt: NIODeadline?
     private var lastClientWrite = NIODeadline.now()
-    private var ticker: Scheduled<Void>?
+    private let ticker: ExchangeTicker
+    /// This exchange's place in its loop's ticker while it is ticked.
+    var tickerSlot: Int?
     private var readingPaused = false
     /// The request's `stop_sequences`, for translating an OpenAI answer's stop reason.
     private var stopSequences: [String] = []
@@ -122,7 +124,7 @@ final class MessagesExchange: UpstreamResponseDelegate {
 
     init(
         kind: Kind, head: HTTPRequestHead, body: ByteBuffer, query: Substring?,
-        connection: ClientConnectionHandler, runtime: GatewayRuntime, pool: UpstreamConnectionPool
+        connection: ClientConnectionHandler, runtime: GatewayRuntime, locals: EventLoopLocals.Local
     ) {
         self.kind = kind
         self.clientHead = head
@@ -130,7 +132,8 @@ final class MessagesExchange: UpstreamResponseDelegate {
         self.query = query
         self.connection = connection
         self.runtime = runtime
-        self.pool = pool
+        self.pool = locals.pool
+        self.ticker = locals.ticker
     }
 
     private var routeLabel: String { kind == .messages ? "/v1/messages" : "/v1/messages/count_tokens" }
@@ -287,7 +290,7 @@ final class MessagesExchange: UpstreamResponseDelegate {
             }
         }
         lastClientWrite = startedAt
-        scheduleTick()
+        ticker.join(self)
         startNextAttempt()
     }
 
@@ -884,15 +887,9 @@ final class MessagesExchange: UpstreamResponseDelegate {
 
     // MARK: - Time
 
-    private func scheduleTick() {
-        ticker = pool.eventLoop.assumeIsolated().scheduleTask(in: runtime.tick) { [weak self] in
-            guard let self, self.phase != .finished else { return }
-            self.tick()
-            if self.phase != .finished { self.scheduleTick() }
-        }
-    }
-
-    private func tick() {
+    /// Checks the time limits (called by the loop's ``ExchangeTicker``).
+    func tick() {
+        guard phase != .finished else { return }
         let now = NIODeadline.now()
         guard let route else { return }
         let timeouts = route.timeouts
@@ -993,8 +990,7 @@ final class MessagesExchange: UpstreamResponseDelegate {
     private func finish(status: Int, errorType: String?) {
         guard phase != .finished else { return }
         phase = .finished
-        ticker?.cancel()
-        ticker = nil
+        ticker.leave(self)
         if let upstream {
             self.upstream = nil
             upstream.close()

@@ -122,18 +122,24 @@ enum RFC3339 {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
         let (year, month, day) = civilDate(daysSinceEpoch: days)
-        append(year, width: 4, to: &buffer)
-        buffer.writeInteger(UInt8(ascii: "-"))
-        append(month, width: 2, to: &buffer)
-        buffer.writeInteger(UInt8(ascii: "-"))
-        append(day, width: 2, to: &buffer)
-        buffer.writeInteger(UInt8(ascii: "T"))
-        append(secondOfDay / 3600, width: 2, to: &buffer)
-        buffer.writeInteger(UInt8(ascii: ":"))
-        append(secondOfDay / 60 % 60, width: 2, to: &buffer)
-        buffer.writeInteger(UInt8(ascii: ":"))
-        append(secondOfDay % 60, width: 2, to: &buffer)
-        buffer.writeInteger(UInt8(ascii: "Z"))
+        var text: (UInt64, UInt64, UInt64) = (0, 0, 0)  // the 20 bytes are filled in place, then written once
+        withUnsafeMutableBytes(of: &text) { text in
+            func put(_ value: Int64, width: Int, at offset: Int, then separator: UInt8) {
+                var rest = value
+                for index in (offset..<offset + width).reversed() {
+                    text[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                }
+                text[offset + width] = separator
+            }
+            put(year, width: 4, at: 0, then: UInt8(ascii: "-"))
+            put(month, width: 2, at: 5, then: UInt8(ascii: "-"))
+            put(day, width: 2, at: 8, then: UInt8(ascii: "T"))
+            put(secondOfDay / 3600, width: 2, at: 11, then: UInt8(ascii: ":"))
+            put(secondOfDay / 60 % 60, width: 2, at: 14, then: UInt8(ascii: ":"))
+            put(secondOfDay % 60, width: 2, at: 17, then: UInt8(ascii: "Z"))
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: text[0..<20]))
+        }
     }
 
     /// Year, month and day of the proleptic Gregorian calendar for a day count from 1970-01-01, by counting whole
@@ -149,17 +155,5 @@ enum RFC3339 {
         let month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9
         let year = yearOfCycle + cycle * 400 + (month <= 2 ? 1 : 0)
         return (year, month, day)
-    }
-
-    /// Writes `value` (0...9999) in decimal, zero-padded to `width` digits.
-    private static func append(_ value: Int64, width: Int, to buffer: inout ByteBuffer) {
-        var divisor: Int64 = 1
-        for _ in 1..<width { divisor *= 10 }
-        var rest = value
-        while divisor > 0 {
-            buffer.writeInteger(UInt8(ascii: "0") + UInt8(rest / divisor))
-            rest %= divisor
-            divisor /= 10
-        }
     }
 }
