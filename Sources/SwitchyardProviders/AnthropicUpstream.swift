@@ -37,22 +37,20 @@ public struct AnthropicUpstream: Sendable {
     }
 
     /// The head of an upstream request carrying `bodyLength` bytes to `path` (with the client's query string, if any).
-    public func requestHead(path: String, query: Substring?, clientHeaders: HTTPHeaders, bodyLength: Int) -> HTTPRequestHead {
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(clientHeaders.count + 5)
-        headers.add(name: "host", value: hostHeader)
-        headers.add(name: "content-type", value: "application/json")
-        headers.add(name: "content-length", value: String(bodyLength))
-        headers.add(name: "x-api-key", value: apiKey)
-        headers.add(name: "accept-encoding", value: "identity")
+    public func requestHead(path: String, query: Substring?, clientHeaders: HTTPHeaders, bodyLength: Int) -> UpstreamRequestHead {
+        var head = UpstreamRequestHead(path: path, query: query)
+        head.add("host", hostHeader)
+        head.add("content-type", "application/json")
+        head.addContentLength(bodyLength)
+        head.add("x-api-key", apiKey)
+        head.add("accept-encoding", "identity")
         var sawVersion = false
         for (name, value) in clientHeaders where Self.isForwarded(name) {
             if !sawVersion && name.asciiLowercased == "anthropic-version" { sawVersion = true }
-            headers.add(name: name, value: value)
+            head.add(name: name, value: value)
         }
-        if !sawVersion { headers.add(name: "anthropic-version", value: Self.defaultVersion) }
-        let uri = query.map { "\(path)?\($0)" } ?? path
-        return HTTPRequestHead(version: .http1_1, method: .POST, uri: uri, headers: headers)
+        if !sawVersion { head.add("anthropic-version", Self.defaultVersion) }
+        return head
     }
 }
 

@@ -20,15 +20,14 @@ public struct OpenAIUpstream: Sendable {
     }
 
     /// The head of a Chat Completions request carrying `bodyLength` bytes.
-    public func requestHead(bodyLength: Int, stream: Bool) -> HTTPRequestHead {
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(6)
-        headers.add(name: "host", value: origin.hostHeader)
-        headers.add(name: "content-type", value: "application/json")
-        headers.add(name: "content-length", value: String(bodyLength))
-        headers.add(name: "authorization", value: authorization)
-        headers.add(name: "accept", value: stream ? "text/event-stream" : "application/json")
-        headers.add(name: "accept-encoding", value: "identity")
-        return HTTPRequestHead(version: .http1_1, method: .POST, uri: completionsPath, headers: headers)
+    public func requestHead(bodyLength: Int, stream: Bool) -> UpstreamRequestHead {
+        var head = UpstreamRequestHead(path: completionsPath)
+        head.add("host", origin.hostHeader)
+        head.add("content-type", "application/json")
+        head.addContentLength(bodyLength)
+        head.add("authorization", authorization)
+        head.add("accept", stream ? "text/event-stream" : "application/json")
+        head.add("accept-encoding", "identity")
+        return head
     }
 }

@@ -55,17 +55,32 @@ public final class UpstreamConnection {
         self.origin = origin
     }
 
-    /// Sends a whole request with one flush.
-    public func send(head: HTTPRequestHead, body: ByteBuffer?, delegate: any UpstreamResponseDelegate) {
+    /// What NIO's response decoder is told of each request: its method (see ``UpstreamRequestEncoder``).
+    private static let decoderHead = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/")
+
+    /// Sends a whole request with one flush; a small body leaves in the same buffer as the head.
+    public func send(head: UpstreamRequestHead, body: ByteBuffer?, delegate: any UpstreamResponseDelegate) {
         self.delegate = delegate
         sawHead = false
         responseComplete = false
         keepAlive = true
-        channel.write(HTTPClientRequestPart.head(head), promise: nil)
-        if let body, body.readableBytes > 0 {
-            channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
+        channel.write(HTTPClientRequestPart.head(Self.decoderHead), promise: nil)
+        let bodyLength = body?.readableBytes ?? 0
+        let together = bodyLength <= 16_384
+        var bytes = channel.allocator.buffer(capacity: head.count + (together ? bodyLength : 0))
+        head.write(into: &bytes)
+        guard let body, bodyLength > 0 else {
+            channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(bytes)), promise: nil)
+            return
         }
-        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        if together {
+            bytes.writeImmutableBuffer(body)
+            channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(bytes)), promise: nil)
+        } else {
+            // A large body is not copied behind its head: two buffers, one writev.
+            channel.write(HTTPClientRequestPart.body(.byteBuffer(bytes)), promise: nil)
+            channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
+        }
     }
 
     /// Pauses or resumes reading from the upstream (back-pressure from a slow client).

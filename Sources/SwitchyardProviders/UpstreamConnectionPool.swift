@@ -114,8 +114,9 @@ public final class UpstreamConnectionPool {
                     if let sslContext {
                         try sync.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: serverName))
                     }
-                    // Request headers are the gateway's own or client headers NIO's parser accepted: no second validation.
-                    try sync.addHTTPClientHandlers(leftOverBytesStrategy: .dropBytes, enableOutboundHeaderValidation: false)
+                    // Requests go out as bytes (UpstreamRequestHead); NIO decodes the answers.
+                    try sync.addHandler(UpstreamRequestEncoder())
+                    try sync.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
                     try sync.addHandler(UpstreamChannelHandler())
                 }
             }

@@ -461,7 +461,7 @@ final class MessagesExchange: UpstreamResponseDelegate {
 
     private func send(fresh: Bool) {
         guard let route, let upstream = route.upstream, let body = forwardedBody else { return }
-        let head: HTTPRequestHead
+        let head: UpstreamRequestHead
         switch upstream {
         case .anthropic(let anthropic):
             let path = kind == .messages ? anthropic.messagesPath : anthropic.countTokensPath
