@@ -166,9 +166,10 @@ let package = Package(
             name: "SwitchyardServerTests",
             dependencies: [
                 "SwitchyardServer", "SwitchyardStoreSQL", "SwitchyardConfig", "SwitchyardAccounts",
-                "SwitchyardMessages", "SwitchyardEventStream", "SwitchyardRouting",
+                "SwitchyardMessages", "SwitchyardEventStream", "SwitchyardRouting", "SwitchyardProviders",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),

@@ -76,6 +76,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// A head written as bytes (``writeHead(status:fields:)``), held until the first body write or flush, so that a
     /// small answer leaves as one buffer.
     private var heldHead: ByteBuffer?
+    /// The current answer may carry body bytes (written below the encoder; see ``writeHead(status:fields:)``).
+    private var bodyAllowed = true
 
     init(runtime: GatewayRuntime, coldRoutes: ColdRoutes, locals: EventLoopLocals) {
         self.runtime = runtime
@@ -264,7 +266,25 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     var isWritable: Bool { context?.channel.isWritable ?? false }
     var allocator: ByteBufferAllocator { context?.channel.allocator ?? ByteBufferAllocator() }
 
+    /// Writes a head given as `HTTPResponseHead` (cold routes, `HEAD /`): as bytes, like every other answer, when
+    /// this handler writes below NIO's encoder (framing and `connection` fields are then decided here, and an answer
+    /// that cannot have a body carries no `content-length`); else through the encoder.
     func writeHead(_ head: HTTPResponseHead) {
+        guard encoderContext != nil else { return writeHeadThroughEncoder(head) }
+        var given = HTTPHeaders()
+        for (name, value) in head.headers {
+            switch name.lowercased() {
+            case "transfer-encoding", "connection": continue
+            case "content-length" where !head.status.mayHaveResponseBody: continue
+            default: given.add(name: name, value: value)
+            }
+        }
+        var fields = ResponseFields()
+        fields.add(contentsOf: given)
+        writeHead(status: head.status, fields: fields)
+    }
+
+    private func writeHeadThroughEncoder(_ head: HTTPResponseHead) {
         guard let context else { return }
         var head = head
         // Answered in the request's version: an HTTP/1.0 client cannot read chunked encoding, so a body of unknown
@@ -275,16 +295,17 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         let chunkable = requestVersion.major == 1 && requestVersion.minor >= 1
         if bodyOfUnknownLength && !chunkable { keepAlive = false }
         if !keepAlive { head.headers.replaceOrAdd(name: "connection", value: "close") }
-        // NIO's encoder chunks exactly these answers (see `HTTPResponseEncoder.write` in NIOHTTP1/HTTPEncoder.swift:
-        // HTTP/1.1, a status that may have a body, no content-length, not to HEAD or CONNECT).
-        bodyWriting = encoderContext != nil && chunkable && bodyOfUnknownLength ? .chunkedHere : .encoder
+        bodyWriting = .encoder
+        bodyAllowed = true  // the encoder's own rules apply
         context.write(wrapOutboundOut(.head(head)), promise: nil)
     }
 
-    /// Writes a head as bytes, below NIO's encoder, by the same rules as ``writeHead(_:)``: the request's version,
-    /// chunked encoding for a body of unknown length to an HTTP/1.1 client, `connection: close` when the connection
-    /// ends after this answer. Every answer of the data path goes this way; building `HTTPHeaders` and running them
-    /// through the encoder cost about a tenth of a pass-through request.
+    /// Writes a head as bytes, below NIO's encoder, by the encoder's rules (see `HTTPResponseEncoder.write` in
+    /// NIOHTTP1/HTTPEncoder.swift): the request's version; chunked encoding for a body of unknown length to an
+    /// HTTP/1.1 client (a status that may have a body, no content-length, not to HEAD or CONNECT); no body at all to
+    /// HEAD or with a status that has none; `connection: close` when the connection ends after this answer. Every
+    /// answer goes this way; building `HTTPHeaders` and running them through the encoder cost about a tenth of a
+    /// pass-through request.
     func writeHead(status: HTTPResponseStatus, fields: ResponseFields) {
         guard context != nil else { return }
         guard let encoderContext else {
@@ -301,6 +322,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         if !keepAlive { head.writeStaticString("connection: close\r\n") }
         head.writeStaticString("\r\n")
         bodyWriting = bodyOfUnknownLength && chunkable ? .chunkedHere : .rawHere
+        bodyAllowed = status.mayHaveResponseBody && requestMethod != .HEAD
         heldHead = head
     }
 
@@ -312,8 +334,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             context?.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
             return
         }
-        // An empty chunk would end the body; an answer to HEAD has none.
-        guard buffer.readableBytes > 0, requestMethod != .HEAD else { return }
+        // An empty chunk would end the body; an answer to HEAD, or with a status like 204, has none.
+        guard buffer.readableBytes > 0, bodyAllowed else { return }
         var out: ByteBuffer
         if var head = heldHead {
             heldHead = nil

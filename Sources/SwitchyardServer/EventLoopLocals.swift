@@ -35,16 +35,28 @@ final class EventLoopLocals: @unchecked Sendable {
     }
 }
 
+/// What a ``Ticker`` ticks: an object that checks its own deadlines.
+protocol Ticking: AnyObject {
+    /// Its place in the ticker while it is ticked (the ticker's to set).
+    var tickerSlot: Int? { get set }
+    func tick()
+}
+
+/// The ticker of an event loop's exchanges.
+typealias ExchangeTicker = Ticker<MessagesExchange>
+
 /// The one timer of an event loop that checks the time limits of all its exchanges in flight.
 ///
 /// A timer per exchange cost a scheduled task (with its promise, closure and heap entry) and its cancellation on
 /// every request; joining and leaving here is an append and a swap-remove. An exchange is first checked within one
-/// interval of joining, as before (its limits are deadlines, so none fires early).
-final class ExchangeTicker {
+/// interval of joining, as before (its limits are deadlines, so none fires early). The timer stops when a tick finds
+/// no one to tick.
+final class Ticker<Member: Ticking> {
     private let eventLoop: any EventLoop
     private let interval: TimeAmount
-    private var exchanges: [MessagesExchange] = []
-    private var running = false
+    private var exchanges: [Member] = []
+    /// The timer is scheduled.
+    private(set) var running = false
 
     init(eventLoop: any EventLoop, interval: TimeAmount) {
         self.eventLoop = eventLoop
@@ -55,7 +67,7 @@ final class ExchangeTicker {
     var count: Int { exchanges.count }
 
     /// Ticks `exchange` every interval until ``leave(_:)``. It is held strongly until then.
-    func join(_ exchange: MessagesExchange) {
+    func join(_ exchange: Member) {
         guard exchange.tickerSlot == nil else { return }
         exchange.tickerSlot = exchanges.count
         exchanges.append(exchange)
@@ -65,7 +77,7 @@ final class ExchangeTicker {
         }
     }
 
-    func leave(_ exchange: MessagesExchange) {
+    func leave(_ exchange: Member) {
         guard let slot = exchange.tickerSlot else { return }
         exchange.tickerSlot = nil
         let last = exchanges.removeLast()

@@ -54,10 +54,12 @@ public final class GatewayServer: Service {
                     // No outbound header validation: every response header is either the gateway's own (config ids
                     // are checked at load) or a value NIO's parser already accepted from an upstream.
                     // No protocol error handler: ClientConnectionHandler answers malformed HTTP itself.
-                    // (ClientConnectionHandler writes chunk frames below the encoder, which relies on these three
-                    // handlers being absent and on the encoder setting framing headers, its default.)
-                    try sync.configureHTTPServerPipeline(
-                        withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false)
+                    // ClientConnectionHandler writes every answer as bytes below the encoder (which relies on those
+                    // three handlers being absent). So the decoder is not paired with the encoder, as
+                    // configureHTTPServerPipeline would pair them: the encoder would queue each request's method
+                    // for answers that never pass through it.
+                    try sync.addHandler(HTTPResponseEncoder())
+                    try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
                     try sync.addHandler(ClientConnectionHandler(runtime: runtime, coldRoutes: coldRoutes, locals: locals))
                 }
             }

@@ -25,7 +25,7 @@ import SwitchyardTranslation
 ///
 /// Whatever happens — success, upstream error, upstream cut, timeout, client gone — ``finish(status:errorType:)``
 /// records the usage, with every attempt, exactly once; only the attempt that answered is billed.
-final class MessagesExchange: UpstreamResponseDelegate {
+final class MessagesExchange: UpstreamResponseDelegate, Ticking {
     enum Kind { case messages, countTokens }
 
     private enum Phase {
