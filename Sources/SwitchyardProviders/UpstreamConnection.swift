@@ -50,15 +50,22 @@ public final class UpstreamConnection {
     private var readingPaused = false
     var idleSince: NIODeadline = .now()
 
-    init(channel: any Channel, origin: UpstreamOrigin) {
+    /// The context of the channel's last handler: requests are flushed from it, through the whole pipeline.
+    private let handlerContext: ChannelHandlerContext?
+    private let flushes: FlushCoalescer
+
+    init(channel: any Channel, origin: UpstreamOrigin, handlerContext: ChannelHandlerContext?, flushes: FlushCoalescer) {
         self.channel = channel
         self.origin = origin
+        self.handlerContext = handlerContext
+        self.flushes = flushes
     }
 
     /// What NIO's response decoder is told of each request: its method (see ``UpstreamRequestEncoder``).
     private static let decoderHead = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/")
 
-    /// Sends a whole request with one flush; a small body leaves in the same buffer as the head.
+    /// Sends a whole request with one flush, at the end of the loop's round (``FlushCoalescer``); a small body leaves
+    /// in the same buffer as the head.
     public func send(head: UpstreamRequestHead, body: ByteBuffer?, delegate: any UpstreamResponseDelegate) {
         self.delegate = delegate
         sawHead = false
@@ -69,17 +76,22 @@ public final class UpstreamConnection {
         let together = bodyLength <= 16_384
         var bytes = channel.allocator.buffer(capacity: head.count + (together ? bodyLength : 0))
         head.write(into: &bytes)
-        guard let body, bodyLength > 0 else {
-            channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(bytes)), promise: nil)
-            return
-        }
-        if together {
-            bytes.writeImmutableBuffer(body)
-            channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(bytes)), promise: nil)
+        if let body, bodyLength > 0 {
+            if together {
+                bytes.writeImmutableBuffer(body)
+                channel.write(HTTPClientRequestPart.body(.byteBuffer(bytes)), promise: nil)
+            } else {
+                // A large body is not copied behind its head: two buffers, one writev.
+                channel.write(HTTPClientRequestPart.body(.byteBuffer(bytes)), promise: nil)
+                channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
+            }
         } else {
-            // A large body is not copied behind its head: two buffers, one writev.
             channel.write(HTTPClientRequestPart.body(.byteBuffer(bytes)), promise: nil)
-            channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
+        }
+        if let handlerContext {
+            flushes.flushSoon(handlerContext)
+        } else {
+            channel.flush()
         }
     }
 
@@ -156,6 +168,15 @@ final class UpstreamChannelHandler: ChannelInboundHandler, RemovableChannelHandl
     typealias OutboundOut = HTTPClientRequestPart
 
     var connection: UpstreamConnection?
+    private(set) var context: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         connection?.received(unwrapInboundIn(data))

@@ -15,10 +15,13 @@ public final class UpstreamConnectionPool {
     private let tls: UpstreamTLSContexts
     private var idle: [UpstreamOrigin: [UpstreamConnection]] = [:]
     private var reaper: Scheduled<Void>?
+    /// This loop's flushes, upstream and (for the server) client side alike.
+    public let flushes: FlushCoalescer
 
     public init(eventLoop: any EventLoop, tls: UpstreamTLSContexts) {
         self.eventLoop = eventLoop
         self.tls = tls
+        flushes = FlushCoalescer(eventLoop: eventLoop)
     }
 
     /// Hands `callback` an idle connection to `origin`, or a new one; `fresh: true` always connects anew.
@@ -125,7 +128,8 @@ public final class UpstreamConnectionPool {
             case .success(let channel):
                 do {
                     let handler = try channel.pipeline.syncOperations.handler(type: UpstreamChannelHandler.self)
-                    let connection = UpstreamConnection(channel: channel, origin: origin)
+                    let connection = UpstreamConnection(
+                        channel: channel, origin: origin, handlerContext: handler.context, flushes: self.flushes)
                     connection.pool = self
                     handler.connection = connection
                     callback(.success(connection))

@@ -78,6 +78,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private var heldHead: ByteBuffer?
     /// The current answer may carry body bytes (written below the encoder; see ``writeHead(status:fields:)``).
     private var bodyAllowed = true
+    /// This loop's flush coalescer (absent only before the handler is added).
+    private var flushes: FlushCoalescer?
 
     init(runtime: GatewayRuntime, coldRoutes: ColdRoutes, locals: EventLoopLocals) {
         self.runtime = runtime
@@ -87,6 +89,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        flushes = locals.of(context.eventLoop).pool.flushes
         // Chunks are framed below the encoder only when no handler between it and this one watches responses (the
         // pipeline GatewayServer builds); otherwise such a handler would never see a streamed answer end.
         let pipeline = context.pipeline.syncOperations
@@ -361,23 +364,35 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     /// The end of the answer: the last chunk when this handler frames chunks, a held head (if no body was written)
     /// when it wrote the head as bytes, else the encoder's `.end`.
-    private func writeEndOfBody(context: ChannelHandlerContext) -> EventLoopFuture<Void> {
+    /// Flushed at the end of the loop's round (see ``FlushCoalescer``); `promise` completes once it is written.
+    private func writeEndOfBody(context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
         guard bodyWriting != .encoder, let encoderContext else {
-            return context.writeAndFlush(wrapOutboundOut(.end(nil)))
+            context.write(wrapOutboundOut(.end(nil)), promise: promise)
+            return flushSoon(context)
         }
         var last = heldHead ?? encoderContext.channel.allocator.buffer(capacity: 5)
         if bodyWriting == .chunkedHere { last.writeStaticString("0\r\n\r\n") }
         heldHead = nil
         bodyWriting = .encoder
-        return encoderContext.writeAndFlush(NIOAny(IOData.byteBuffer(last)))
+        encoderContext.write(NIOAny(IOData.byteBuffer(last)), promise: promise)
+        flushSoon(encoderContext)
     }
 
+    /// Flushes what was written so far, at the end of the loop's round.
     func flush() {
         if let head = heldHead, let encoderContext {
             heldHead = nil
             encoderContext.write(NIOAny(IOData.byteBuffer(head)), promise: nil)
         }
-        context?.flush()
+        if let context { flushSoon(context) }
+    }
+
+    private func flushSoon(_ context: ChannelHandlerContext) {
+        if let flushes {
+            flushes.flushSoon(context)
+        } else {
+            context.flush()
+        }
     }
 
     /// Ends the response; the connection is then ready for its next request (or closes when not kept alive).
@@ -391,13 +406,15 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         default: break
         }
         if keepAlive || stillReading {
-            _ = writeEndOfBody(context: context)
+            writeEndOfBody(context: context, promise: nil)
             if !queued.isEmpty { processQueued() }
         } else {
             // Closing once the answer is flushed; whatever the client sends meanwhile is ignored.
             closing = true
             queued.removeAll()
-            writeEndOfBody(context: context).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            let written = context.eventLoop.makePromise(of: Void.self)
+            writeEndOfBody(context: context, promise: written)
+            written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         }
     }
 
