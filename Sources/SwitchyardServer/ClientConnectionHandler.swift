@@ -129,6 +129,13 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, case .inputClosed = event {
+            // The client shut down its side. As NIO does itself without half-closure, the connection closes (an
+            // answer in progress is abandoned), but only after the answers already written are flushed: NIO would
+            // drop those whose flush is held for the end of the round, such as pipelined answers written during the
+            // very read that ended with the client's FIN.
+            return close(context)
+        }
         guard event is ChannelShouldQuiesceEvent else {
             return context.fireUserInboundEventTriggered(event)
         }
@@ -161,10 +168,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    /// Closes the connection; from here on nothing is read or answered.
+    /// Closes the connection; from here on nothing is read or answered. What was written is flushed first: its
+    /// flush may be held for the end of the loop's round (``FlushCoalescer``), and a close drops unflushed writes.
     private func close(_ context: ChannelHandlerContext) {
         closing = true
         queued.removeAll()
+        context.flush()
         context.close(promise: nil)
     }
 
@@ -299,13 +308,14 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         if bodyOfUnknownLength && !chunkable { keepAlive = false }
         if !keepAlive { head.headers.replaceOrAdd(name: "connection", value: "close") }
         bodyWriting = .encoder
-        bodyAllowed = true  // the encoder's own rules apply
+        bodyAllowed = true  // the encoder's own rules apply (in the pipelines that use this path, tests' ones, NIO's
+                            // server pipeline pairs the encoder with the decoder, which tells it of HEAD requests)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
     }
 
     /// Writes a head as bytes, below NIO's encoder, by the encoder's rules (see `HTTPResponseEncoder.write` in
     /// NIOHTTP1/HTTPEncoder.swift): the request's version; chunked encoding for a body of unknown length to an
-    /// HTTP/1.1 client (a status that may have a body, no content-length, not to HEAD or CONNECT); no body at all to
+    /// HTTP/1.1 client (a status that may have a body, no content-length, not to HEAD); no body at all to
     /// HEAD or with a status that has none; `connection: close` when the connection ends after this answer. Every
     /// answer goes this way; building `HTTPHeaders` and running them through the encoder cost about a tenth of a
     /// pass-through request.
@@ -314,8 +324,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         guard let encoderContext else {
             return writeHead(HTTPResponseHead(version: .http1_1, status: status, headers: fields.headers))
         }
-        let bodyOfUnknownLength = status.mayHaveResponseBody && requestMethod != .HEAD && requestMethod != .CONNECT
-            && !fields.hasContentLength
+        // (Unlike NIO's encoder, no exception for CONNECT: the gateway never opens a tunnel, so a CONNECT answer is
+        // framed like any other.)
+        let bodyOfUnknownLength = status.mayHaveResponseBody && requestMethod != .HEAD && !fields.hasContentLength
         let chunkable = requestVersion.major == 1 && requestVersion.minor >= 1
         if bodyOfUnknownLength && !chunkable { keepAlive = false }
         var head = encoderContext.channel.allocator.buffer(capacity: fields.bytes.readableBytes + 96)
@@ -476,6 +487,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     private func answerParseError(context: ChannelHandlerContext) {
+        // Not the answer to the last request: its method (a HEAD would drop this body) and version do not apply.
+        requestMethod = .GET
+        requestVersion = .http1_1
         keepAlive = false
         queued.removeAll()
         state = .responding

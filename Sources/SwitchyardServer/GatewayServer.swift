@@ -65,6 +65,8 @@ public final class GatewayServer: Service {
             }
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
+            // A client's FIN reaches ClientConnectionHandler as `inputClosed`, which flushes before it closes.
+            .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             .bind(host: server.host, port: server.port)
             .get()
         if let address = channel.localAddress { onListening(address) }

@@ -106,6 +106,21 @@ import Testing
         }
     }
 
+    @Test func answersWrittenBeforeTheClientsFINAllArriveBeforeTheClose() async throws {
+        try await MockUpstream.run { upstreamPort, _ in
+            try await GatewayHarness.run(upstreamPort: upstreamPort) { gateway in
+                // Answered during the read that also brings the FIN: only the first flush of a loop round is
+                // immediate, so the other answers are written but not yet flushed when the FIN is seen.
+                let refused = RawBytes.messagesRequest(key: "sk-sy-wrong", body: Requests.body(model: "test/text"))
+                let text = try await RawBytes.exchange(
+                    port: gateway.port, sending: refused + refused + "HEAD / HTTP/1.1\r\nhost: x\r\n\r\n", halfClose: true)
+                #expect(text.components(separatedBy: "HTTP/1.1 401 Unauthorized\r\n").count == 3)
+                #expect(text.components(separatedBy: "authentication_error").count == 3)
+                #expect(text.contains("HTTP/1.1 200 OK\r\n"))
+            }
+        }
+    }
+
     @Test func bytesThatAreNotHTTPGetAnAnthropicShaped400AndTheConnectionCloses() async throws {
         try await MockUpstream.run { upstreamPort, mock in
             try await GatewayHarness.run(upstreamPort: upstreamPort) { gateway in
@@ -182,7 +197,9 @@ enum RawBytes {
             + "anthropic-version: 2023-06-01\r\nx-api-key: \(key)\r\ncontent-length: \(body.utf8.count)\r\n\r\n\(body)"
     }
 
-    static func exchange(port: Int, sending bytes: String) async throws -> String {
+    /// Sends `bytes` (then, with `halfClose`, shuts down the sending side) and returns all that comes back until the
+    /// gateway closes (or 5 s pass).
+    static func exchange(port: Int, sending bytes: String, halfClose: Bool = false) async throws -> String {
         let loop = Requests.group.next()
         let closed = loop.makePromise(of: String.self)
         let channel = try await ClientBootstrap(group: loop)
@@ -193,6 +210,7 @@ enum RawBytes {
             }
             .connect(host: "127.0.0.1", port: port).get()
         try await channel.writeAndFlush(ByteBuffer(string: bytes)).get()
+        if halfClose { try await channel.close(mode: .output).get() }
         loop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
         return try await closed.futureResult.get()
     }
