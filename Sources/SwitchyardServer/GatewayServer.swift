@@ -41,6 +41,9 @@ public final class GatewayServer: Service {
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 1024)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            // Up to 64 connections accepted per readiness event (NIO's default is 4): when a thousand clients connect
+            // within a second while the loop is busy relaying, new connections otherwise wait rounds to be accepted.
+            .serverChannelOption(ChannelOptions.maxMessagesPerRead, value: 64)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))

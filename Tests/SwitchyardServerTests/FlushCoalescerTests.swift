@@ -31,4 +31,21 @@ import Testing
         coalescer.flushSoon(try #require(keepers[2].context))
         #expect(try channels[2].readOutbound(as: ByteBuffer.self).map { String(buffer: $0) } == "again")
     }
+
+    @Test func heldFlushesGoOutWhenTheBatchLimitIsReached() throws {
+        let loop = EmbeddedEventLoop()
+        let count = FlushCoalescer.batchLimit + 2
+        let keepers = (0..<count).map { _ in ContextKeeper() }
+        let channels = keepers.map { EmbeddedChannel(handler: $0, loop: loop) }
+        let coalescer = FlushCoalescer(eventLoop: loop)
+        for (index, channel) in channels.enumerated() {
+            channel.write(ByteBuffer(string: "\(index)"), promise: nil)
+            coalescer.flushSoon(try #require(keepers[index].context))
+        }
+        // The first went out at once, the next batchLimit together when the last of them was held; one waits.
+        let sent = try channels.map { try $0.readOutbound(as: ByteBuffer.self) != nil }
+        #expect(sent == Array(repeating: true, count: count - 1) + [false])
+        loop.run()
+        #expect(try channels[count - 1].readOutbound(as: ByteBuffer.self).map { String(buffer: $0) } == "\(count - 1)")
+    }
 }
