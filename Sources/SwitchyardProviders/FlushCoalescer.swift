@@ -24,7 +24,7 @@ public final class FlushCoalescer {
     }
 
     /// Flushes `context` (what was written through it and below it): at once if it is the round's first flush,
-    /// else at the end of the round.
+    /// else at the end of the round or with a full batch. Flushing may run other channels' write callbacks.
     public func flushSoon(_ context: ChannelHandlerContext) {
         guard roundOpen else {
             roundOpen = true

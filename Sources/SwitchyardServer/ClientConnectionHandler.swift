@@ -212,7 +212,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private func receiveHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         requestMethod = head.method
         requestVersion = head.version
-        keepAlive = head.isKeepAlive && !quiescing
+        // After a CONNECT or an upgrade request NIO's parser reads no further request on the connection: it closes
+        // after this answer rather than sit open, unread.
+        keepAlive = head.isKeepAlive && !quiescing && head.method != .CONNECT && !head.headers.contains(name: "upgrade")
         let limit = runtime.configuration.server.maxBodyBytes
         if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > limit {
             state = .discarding(keepAlive: false)
@@ -471,6 +473,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         // Bytes that are not HTTP/1.1 (the parser cannot find the next request's start): a 400, once the answers
         // before it are written, then the connection closes. NIO's HTTPServerProtocolErrorHandler did this with an
         // empty body, on every write's path; this is the same rule, Anthropic-shaped, at no cost per request.
+        // A request cut short by the client's FIN (it closed mid-request) is not a malformed one: no answer.
+        if case .invalidEOFState? = error as? HTTPParserError { return close(context) }
         guard error is HTTPParserError, !closing, context.channel.isActive else {
             return close(context)
         }

@@ -121,6 +121,31 @@ import Testing
         }
     }
 
+    @Test func aRequestCutShortByTheClientsFINGetsNoAnswer() async throws {
+        try await MockUpstream.run { upstreamPort, mock in
+            try await GatewayHarness.run(upstreamPort: upstreamPort) { gateway in
+                let text = try await RawBytes.exchange(
+                    port: gateway.port,
+                    sending: "POST /v1/messages HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{\"model\"",
+                    halfClose: true)
+                #expect(text.isEmpty)
+                #expect(mock.requests.isEmpty)
+            }
+        }
+    }
+
+    @Test func aCONNECTRequestIsAnsweredAndTheConnectionCloses() async throws {
+        try await MockUpstream.run { upstreamPort, _ in
+            try await GatewayHarness.run(upstreamPort: upstreamPort) { gateway in
+                // NIO's parser reads nothing after a CONNECT: the connection must not stay open, unread.
+                let text = try await RawBytes.exchange(
+                    port: gateway.port, sending: "CONNECT example.com:443 HTTP/1.1\r\nhost: example.com:443\r\n\r\n")
+                #expect(text.hasPrefix("HTTP/1.1 404 Not Found\r\n"))
+                #expect(text.lowercased().contains("connection: close\r\n"))
+            }
+        }
+    }
+
     @Test func bytesThatAreNotHTTPGetAnAnthropicShaped400AndTheConnectionCloses() async throws {
         try await MockUpstream.run { upstreamPort, mock in
             try await GatewayHarness.run(upstreamPort: upstreamPort) { gateway in
