@@ -285,16 +285,14 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// that cannot have a body carries no `content-length`); else through the encoder.
     func writeHead(_ head: HTTPResponseHead) {
         guard encoderContext != nil else { return writeHeadThroughEncoder(head) }
-        var given = HTTPHeaders()
+        var fields = ResponseFields()
         for (name, value) in head.headers {
             switch name.lowercased() {
             case "transfer-encoding", "connection": continue
             case "content-length" where !head.status.mayHaveResponseBody: continue
-            default: given.add(name: name, value: value)
+            default: fields.add(name: name, value: value)
             }
         }
-        var fields = ResponseFields()
-        fields.add(contentsOf: given)
         writeHead(status: head.status, fields: fields)
     }
 

@@ -42,15 +42,18 @@ struct ResponseFields {
         hasContentLength = hasContentLength || other.hasContentLength
     }
 
-    /// Fields from elsewhere (an upstream's `retry-after`), names as given.
+    /// A field from elsewhere (an upstream's `retry-after`, a cold route's head), its name as given.
+    mutating func add(name: String, value: String) {
+        bytes.writeString(name)
+        bytes.writeStaticString(": ")
+        bytes.writeString(value)
+        bytes.writeStaticString("\r\n")
+        if name.utf8.count == 14 && name.lowercased() == "content-length" { hasContentLength = true }
+    }
+
+    /// Fields from elsewhere, names as given.
     mutating func add(contentsOf headers: HTTPHeaders) {
-        for (name, value) in headers {
-            bytes.writeString(name)
-            bytes.writeStaticString(": ")
-            bytes.writeString(value)
-            bytes.writeStaticString("\r\n")
-            if name.utf8.count == 14 && name.lowercased() == "content-length" { hasContentLength = true }
-        }
+        for (name, value) in headers { add(name: name, value: value) }
     }
 
     /// The `anthropic-ratelimit-*` fields of a limited key (reset times in RFC 3339).
